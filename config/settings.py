@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers hosted mta-sts.<domain> names (not in ALLOWED_HOSTS), never redirecting.
+    "monitoring.hosting_middleware.HostedPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,6 +132,9 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 
 INVITATION_DAYS = env.int("INVITATION_DAYS", 7, minimum=1)
 
+# Hosted policies: customers CNAME mta-sts.<their domain> to this name (Caddy serves it).
+HOSTED_POLICY_TARGET = env.str("HOSTED_POLICY_TARGET", "policies.stsguard.example")
+
 # Celery. With no broker configured, a filesystem transport under var/ needs no server.
 _broker = env.str("CELERY_BROKER_URL", "filesystem://")
 if not _broker.startswith(("filesystem://", "memory://", "redis://", "rediss://", "amqp://")):
@@ -167,5 +172,82 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One INFO line per policy fetch and webhook is noise.
+        "httpx": {"level": "WARNING"},
+    },
 }
+
+# TLSRPT reports: receivers' limits, the report mail domain, alert thresholds, the cache.
+TLSRPT_MAX_COMPRESSED = env.int("TLSRPT_MAX_COMPRESSED", 10 * 1024 * 1024, minimum=1024)
+TLSRPT_MAX_DECOMPRESSED = env.int("TLSRPT_MAX_DECOMPRESSED", 50 * 1024 * 1024, minimum=1024)
+TLSRPT_MAX_MESSAGE = env.int("TLSRPT_MAX_MESSAGE", 25 * 1024 * 1024, minimum=1024)
+TLSRPT_RATE_LIMIT = env.int("TLSRPT_RATE_LIMIT", 120, minimum=1)  # POSTs per token per window
+TLSRPT_RATE_WINDOW = env.int("TLSRPT_RATE_WINDOW", 3600, minimum=1)  # seconds
+TLSRPT_DKIM_VERIFY = env.bool("TLSRPT_DKIM_VERIFY", True)  # DNS through MTASTS_NAMESERVERS
+TLSRPT_ALERT_FAILURE_RATE = env.int("TLSRPT_ALERT_FAILURE_PERCENT", 5, minimum=0) / 100
+TLSRPT_ALERT_MIN_SESSIONS = env.int("TLSRPT_ALERT_MIN_SESSIONS", 20, minimum=1)
+TLSRPT_STOPPED_DAYS = env.int("TLSRPT_STOPPED_DAYS", 3, minimum=1)
+REPORT_MAIL_DOMAIN = env.str("REPORT_MAIL_DOMAIN", "reports.localhost").lower().rstrip(".")
+REPORT_SMTP_HOST = env.str("REPORT_SMTP_HOST", "127.0.0.1")
+REPORT_SMTP_PORT = env.int("REPORT_SMTP_PORT", 2525, minimum=1)
+IMAP_POLL_SECONDS = env.int("IMAP_POLL_SECONDS", 300, minimum=30)
+IMAP_TIMEOUT = env.int("IMAP_TIMEOUT", 30, minimum=1)
+
+# Redis when CACHE_URL says so (shared by every process: the rate limits hold across
+# workers); otherwise memory in each process, which is enough on one machine.
+_cache_url = env.str("CACHE_URL", "locmem://")
+if _cache_url.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "stsguard",
+        }
+    }
+elif _cache_url.startswith("locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL must be redis://... or locmem://, got {_cache_url!r}")
+
+# Alerts, scheduled checks and run history (issue 4).
+# Channel URLs resolving to private/loopback addresses are refused unless this is on (tests).
+ALERTS_ALLOW_PRIVATE_TARGETS = env.bool("ALERTS_ALLOW_PRIVATE_TARGETS", False)
+ALERTS_HTTP_TIMEOUT = env.int("ALERTS_HTTP_TIMEOUT", 10, minimum=1)
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", 5, minimum=1)
+ALERTS_RETRY_BASE_SECONDS = env.int("ALERTS_RETRY_BASE_SECONDS", 30, minimum=0)
+ALERTS_RETRY_MAX_SECONDS = env.int("ALERTS_RETRY_MAX_SECONDS", 3600, minimum=0)
+# A failing finding alerts only once seen on this many consecutive runs...
+ALERTS_CONFIRM_RUNS = env.int("ALERTS_CONFIRM_RUNS", 2, minimum=1)
+# ...and a run with an unconfirmed failure (or a failed check) is re-run this soon.
+ALERTS_RECHECK_SECONDS = env.int("ALERTS_RECHECK_SECONDS", 300, minimum=0)
+ALERTS_REMINDER_HOURS = env.int("ALERTS_REMINDER_HOURS", 24, minimum=0)  # 0: no reminders
+ALERTS_CERT_REMINDER_DAYS = sorted(
+    {int(d) for d in env.list("ALERTS_CERT_REMINDER_DAYS", ["30", "14", "7", "3", "1"])},
+    reverse=True,
+)
+ALERTS_DIGEST_HOUR = env.int("ALERTS_DIGEST_HOUR", 8, minimum=0)  # UTC hour of the daily digest
+if ALERTS_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured("ALERTS_DIGEST_HOUR must be 0-23")
+CHECK_NOW_COOLDOWN_SECONDS = env.int("CHECK_NOW_COOLDOWN_SECONDS", 60, minimum=0)
+CHECK_TASK_SOFT_TIME_LIMIT = env.int("CHECK_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
+CHECK_TASK_TIME_LIMIT = env.int("CHECK_TASK_TIME_LIMIT", CHECK_TASK_SOFT_TIME_LIMIT + 30, minimum=2)
+if CHECK_TASK_TIME_LIMIT <= CHECK_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CHECK_TASK_TIME_LIMIT must be above CHECK_TASK_SOFT_TIME_LIMIT")
+CHECK_DB_RETRY_SECONDS = env.int("CHECK_DB_RETRY_SECONDS", 10, minimum=0)
+CHECK_DB_MAX_RETRIES = env.int("CHECK_DB_MAX_RETRIES", 12, minimum=0)
+# Every run is kept this many days, then one run per domain per day...
+RETENTION_FULL_DAYS = env.int("RETENTION_FULL_DAYS", 30, minimum=1)
+# ...for this many days in all (0: keep the daily runs for ever).
+RETENTION_DAILY_DAYS = env.int("RETENTION_DAILY_DAYS", 0, minimum=0)
+ALERTS_MAX_REMINDERS = env.int("ALERTS_MAX_REMINDERS", 1, minimum=0)
+# How long Redis holds a taken-but-unacknowledged task before handing it to another worker
+# (a worker that died mid-check); tests shorten it to see redelivery within seconds.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    _visibility = env.int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _visibility
+    if _visibility < 300:
+        # kombu scans for expired unacked tasks every interval x throttle seconds (100 by default).
+        CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = max(1, _visibility // 3)
+        CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1

@@ -10,6 +10,8 @@ from django.test import Client
 
 from monitoring.models import Domain, Membership, Organization, Role
 
+pytest_plugins = ["tests.lab.pytest_plugin"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 
