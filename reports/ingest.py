@@ -1,0 +1,797 @@
+"""Store raw first, then parse: the one write path every receiver goes through.
+
+``store_raw`` writes the bytes as received in the caller's transaction and queues the
+parse after commit, so a crash or a parser bug never loses a report. ``parse_raw``
+turns a stored row into ``Report`` rows, idempotently: the unique constraint on
+(organization, submitter, report-id) decides which copy is kept, also when two copies
+are parsed at the same moment by two workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import dns.resolver
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from monitoring.checks.names import normalize_domain
+from monitoring.models import Domain, Organization
+from reports.bulk import Inserter
+from reports.decoding import decode_reports, sniff_kind
+from reports.dkim_check import DnsFunc, dnsfunc_from_resolver
+from reports.errors import ReportRejected
+from reports.limits import Limits
+from reports.mail import extract_reports_from_message
+from reports.models import (
+    FailureDetail,
+    PolicyResult,
+    RawKind,
+    RawReport,
+    RawStatus,
+    Report,
+    ReportEndpoint,
+)
+from reports.parsing import ParsedReport, dedup_key, parse_report
+from reports.policy_strings import policy_fingerprint
+
+log = logging.getLogger(__name__)
+
+# An RFC 5322 header line ("Name: value") or an mbox "From " line opens a mail message.
+_HEADER_LINE = re.compile(rb"^(From |[!-9;-~]{1,76}:)")
+_BULK_BATCH = 2000
+
+
+def limits() -> Limits:
+    """The parser limits from settings (TLSRPT_MAX_*)."""
+    return Limits(
+        max_compressed=settings.TLSRPT_MAX_COMPRESSED,
+        max_decompressed=settings.TLSRPT_MAX_DECOMPRESSED,
+        max_message=settings.TLSRPT_MAX_MESSAGE,
+    )
+
+
+def endpoint_for(organization: Organization) -> ReportEndpoint:
+    """The organization's own report endpoint, created the first time it is asked for."""
+    endpoint = ReportEndpoint.objects.filter(organization=organization, domain=None).first()
+    if endpoint is not None:
+        return endpoint
+    try:
+        with transaction.atomic():
+            return ReportEndpoint.objects.create(organization=organization)
+    except IntegrityError:  # created by a concurrent request: the constraint kept one
+        return ReportEndpoint.objects.get(organization=organization, domain=None)
+
+
+def guess_kind(data: bytes, filename: str = "") -> str:
+    """``message`` for a mail message (``.eml`` or header lines first), else ``body``."""
+    name = filename.lower()
+    if name.endswith((".eml", ".msg", ".mbox")):
+        return RawKind.MESSAGE
+    if name.endswith((".json", ".gz", ".zip")):
+        return RawKind.BODY
+    try:
+        if sniff_kind(data, None, None) != "json":
+            return RawKind.BODY
+    except ReportRejected:
+        return RawKind.BODY
+    stripped = data.lstrip(b"\r\n")
+    if stripped.startswith((b"{", b"[", b"\xef\xbb\xbf")):
+        return RawKind.BODY
+    return RawKind.MESSAGE if _HEADER_LINE.match(stripped) else RawKind.BODY
+
+
+def store_raw(
+    *,
+    organization: Organization,
+    data: bytes,
+    source: str,
+    filename: str = "",
+    content_type: str = "",
+    headers: dict[str, Any] | None = None,
+    endpoint: ReportEndpoint | None = None,
+    kind: str | None = None,
+    queue: bool = True,
+) -> RawReport:
+    """Store ``data`` as received and, after commit, queue its parse (``queue=True``).
+
+    Runs in the caller's transaction when there is one, so "accepted" and "stored" are
+    the same event.
+    """
+    with transaction.atomic():
+        raw = RawReport.objects.create(
+            organization=organization,
+            endpoint=endpoint,
+            source=source,
+            kind=kind or guess_kind(data, filename),
+            data=data,
+            size=len(data),
+            sha256=RawReport.digest(data),
+            filename=filename[:255],
+            content_type=content_type[:255],
+            headers=headers or {},
+        )
+        if queue:
+            transaction.on_commit(functools.partial(queue_parse, raw.id))
+    return raw
+
+
+def queue_parse(raw_id: int) -> None:
+    """Queue the parse of a stored row. A broker that is down must not turn an accepted
+    report into an error for the sender: the row stays pending and the beat task
+    ``requeue_pending_reports`` queues it again later."""
+    from reports.tasks import parse_raw_report
+
+    try:
+        parse_raw_report.apply_async((raw_id,), retry=False)
+    except Exception:
+        log.exception("could not queue the parse of raw report %s; it stays pending", raw_id)
+
+
+@dataclass(slots=True)
+class ParseOutcome:
+    """What parsing one raw row did. ``touched`` maps domain ids to the days written."""
+
+    raw: RawReport
+    created: list[Report] = field(default_factory=list)
+    duplicates: list[Report] = field(default_factory=list)
+    rejections: list[ReportRejected] = field(default_factory=list)
+    touched: dict[int, set[date]] = field(default_factory=dict)
+
+
+class DomainMatcher:
+    """Finds the organization's domain for a policy-domain; cached across one batch."""
+
+    def __init__(self, organization_id: int) -> None:
+        self.organization_id = organization_id
+        self.cache: dict[str, Domain | None] = {}
+
+    def __call__(self, policy_domain: str) -> Domain | None:
+        name = normalise_name(policy_domain)
+        if name not in self.cache:
+            self.cache[name] = Domain.objects.filter(
+                organization_id=self.organization_id, name=name
+            ).first()
+        return self.cache[name]
+
+
+@functools.lru_cache(maxsize=4096)
+def normalise_name(name: str) -> str:
+    """The stored form of a policy-domain (A-label, lower case); as sent if it is no name.
+
+    Cached: IDNA encoding costs more than parsing a small report, and a batch names the
+    same few domains over and over.
+    """
+    try:
+        return normalize_domain(name)
+    except ValueError:
+        return name.strip().lower().rstrip(".")[:253]
+
+
+def parse_raw(
+    raw_id: int,
+    *,
+    matcher: DomainMatcher | None = None,
+    evaluate_alerts: bool = True,
+    dnsfunc: DnsFunc | None = None,
+) -> ParseOutcome | None:
+    """Parse the stored row ``raw_id`` into reports; None if the row is gone.
+
+    Earlier results of the same row are replaced, so this is also the re-parse. Refusals
+    are recorded on the row with their code and reason, never raised. With
+    ``evaluate_alerts`` the TLSRPT alerts of the touched domains are evaluated after.
+    """
+    raw = RawReport.objects.filter(id=raw_id).first()
+    if raw is None:
+        return None
+    # Decoding, parsing and the DKIM look-up happen before the transaction: no lock is
+    # held while a DNS server takes its time.
+    parsed, rejections, documents = _parse_all(raw, dnsfunc)
+    with transaction.atomic():
+        # Writing first takes SQLite's write lock before any read, so two workers on one
+        # file wait for each other instead of failing with "database is locked".
+        if not RawReport.objects.filter(id=raw_id).update(attempts=F("attempts") + 1):
+            return None
+        outcome = ParseOutcome(raw=raw, rejections=rejections)
+        Report.objects.filter(raw=raw).delete()
+        matcher = matcher or DomainMatcher(raw.organization_id)
+        for index, report in parsed:
+            _store_parsed(outcome, report, index, matcher)
+        _settle(outcome, documents)
+        raw.save(update_fields=_SETTLED_FIELDS)
+    if evaluate_alerts and outcome.touched:
+        from reports.alerts import evaluate_after_ingest
+
+        evaluate_after_ingest(outcome.touched, outcome.created)
+    return outcome
+
+
+def _parse_all(
+    raw: RawReport, dnsfunc: DnsFunc | None
+) -> tuple[list[tuple[int, ParsedReport]], list[ReportRejected], int]:
+    """(index, parsed) for each report in the input, the refusals, how many were found."""
+    try:
+        documents = _documents(raw, dnsfunc)
+    except ReportRejected as exc:
+        return [], [exc], 0
+    parsed: list[tuple[int, ParsedReport]] = []
+    rejections: list[ReportRejected] = []
+    current = limits()
+    for index, document in enumerate(documents):
+        try:
+            parsed.append((index, parse_report(document, current)))
+        except ReportRejected as exc:
+            rejections.append(exc)
+    return parsed, rejections, len(documents)
+
+
+def _documents(raw: RawReport, dnsfunc: DnsFunc | None) -> list[bytes]:
+    data = bytes(raw.data)
+    if raw.kind != RawKind.MESSAGE:
+        return decode_reports(data, raw.content_type or None, raw.filename or None, limits())
+    check = settings.TLSRPT_DKIM_VERIFY
+    extraction = extract_reports_from_message(
+        data, limits(), dnsfunc=dnsfunc or (dkim_dnsfunc() if check else None), check_dkim=check
+    )
+    raw.headers = {**raw.headers, **extraction.headers}
+    if extraction.skipped:
+        raw.headers["skipped-parts"] = extraction.skipped
+    raw.dkim_status = extraction.dkim.status if check else ""
+    raw.dkim_domains = extraction.dkim.domains
+    raw.dkim_detail = extraction.dkim.detail
+    return extraction.reports
+
+
+def documents_of(raw: RawReport) -> list[bytes]:
+    """The JSON of every report in a stored input, for display (no DKIM look-up)."""
+    data = bytes(raw.data)
+    if raw.kind != RawKind.MESSAGE:
+        return decode_reports(data, raw.content_type or None, raw.filename or None, limits())
+    return extract_reports_from_message(data, limits(), check_dkim=False).reports
+
+
+def dkim_dnsfunc() -> DnsFunc:
+    """DKIM key look-ups through the resolver the checks use (MTASTS_NAMESERVERS)."""
+    resolver = dns.resolver.Resolver(configure=not settings.CHECK_OPTIONS.nameservers)
+    if settings.CHECK_OPTIONS.nameservers:
+        resolver.nameservers = [host for host, _ in settings.CHECK_OPTIONS.nameservers]
+        resolver.port = settings.CHECK_OPTIONS.nameservers[0][1]
+    resolver.lifetime = settings.CHECK_OPTIONS.timeout
+    return dnsfunc_from_resolver(resolver)
+
+
+def _build_report(
+    raw: RawReport, parsed: ParsedReport, index: int, matcher: DomainMatcher
+) -> Report:
+    """An unsaved Report for one parsed report of ``raw``."""
+    submitter_key, report_id = dedup_key(parsed)
+    policy_domain = normalise_name(parsed.policies[0].policy_domain) if parsed.policies else ""
+    return Report(
+        organization_id=raw.organization_id,
+        domain=matcher(policy_domain) if policy_domain else None,
+        raw=raw,
+        document_index=index,
+        organization_name=parsed.organization_name,
+        submitter_key=submitter_key,
+        dedup_hash=Report.make_dedup_hash(submitter_key, report_id),
+        contact_info=parsed.contact_info or "",
+        report_id=report_id,
+        start_datetime=parsed.start_datetime,
+        end_datetime=parsed.end_datetime,
+        day=parsed.start_datetime.date(),
+        policy_domain=policy_domain,
+        total_successful=parsed.total_successful,
+        total_failure=parsed.total_failure,
+        failure_detail_count=parsed.failure_detail_count,
+        warnings=parsed.warnings,
+    )
+
+
+def _store_parsed(
+    outcome: ParseOutcome, parsed: ParsedReport, index: int, matcher: DomainMatcher
+) -> None:
+    report = _build_report(outcome.raw, parsed, index, matcher)
+    try:
+        with transaction.atomic():
+            report.save(force_insert=True)
+    except IntegrityError:
+        existing = Report.objects.filter(
+            organization_id=report.organization_id, dedup_hash=report.dedup_hash
+        ).first()
+        if existing is None:  # not the dedup constraint: a real error
+            raise
+        outcome.duplicates.append(existing)
+        return
+    policies, failures = _policy_rows(report, parsed, matcher)
+    PolicyResult.objects.bulk_create(policies)
+    if failures:
+        FailureDetail.objects.bulk_create(failures, batch_size=_BULK_BATCH)
+    outcome.created.append(report)
+    _touch(outcome, report)
+
+
+def _touch(outcome: ParseOutcome, report: Report) -> None:
+    if report.domain_id is not None:
+        outcome.touched.setdefault(report.domain_id, set()).add(report.day)
+
+
+def _policy_rows(
+    report: Report, parsed: ParsedReport, matcher: DomainMatcher
+) -> tuple[list[PolicyResult], list[FailureDetail]]:
+    """Unsaved rows for the report's policies and failures (saved report or not)."""
+    policies: list[PolicyResult] = []
+    failures: list[FailureDetail] = []
+    for policy in parsed.policies:
+        name = normalise_name(policy.policy_domain)
+        domain = report.domain if name == report.policy_domain else matcher(name)
+        row = PolicyResult(
+            report=report,
+            organization_id=report.organization_id,
+            domain=domain,
+            day=report.day,
+            policy_type=policy.policy_type[:64],
+            policy_domain=name,
+            policy_strings=policy.policy_strings,
+            policy_fingerprint=policy_fingerprint(policy.policy_strings),
+            mx_hosts=policy.mx_hosts,
+            successful_sessions=policy.total_successful,
+            failed_sessions=policy.total_failure,
+        )
+        policies.append(row)
+        domain_id = domain.id if domain is not None else None
+        failures.extend(
+            FailureDetail(
+                policy=row,
+                report=report,
+                organization_id=report.organization_id,
+                domain_id=domain_id,
+                day=report.day,
+                result_type=f.result_type[:200],
+                sending_mta_ip=f.sending_mta_ip or "",
+                receiving_mx_hostname=f.receiving_mx_hostname or "",
+                receiving_mx_helo=f.receiving_mx_helo or "",
+                receiving_ip=f.receiving_ip or "",
+                failed_session_count=f.failed_session_count,
+                failure_reason_code=f.failure_reason_code or "",
+                additional_information=f.additional_information or "",
+            )
+            for f in policy.failures
+        )
+    return policies, failures
+
+
+_SETTLED_FIELDS = [
+    "status",
+    "reason_code",
+    "reason",
+    "parsed_at",
+    "headers",
+    "dkim_status",
+    "dkim_domains",
+    "dkim_detail",
+]
+
+
+def _settle(outcome: ParseOutcome, documents: int) -> None:
+    """Set the raw row's status and reason from the outcome (the caller saves)."""
+    raw = outcome.raw
+    rejected = outcome.rejections
+    if outcome.created:
+        raw.status = RawStatus.PARSED
+    elif outcome.duplicates:
+        raw.status = RawStatus.DUPLICATE
+    else:
+        raw.status = RawStatus.REJECTED
+    if rejected:
+        first = rejected[0]
+        raw.reason_code = first.code
+        prefix = f"{len(rejected)} of {documents} reports refused; first: " if documents > 1 else ""
+        raw.reason = prefix + first.reason
+    elif outcome.duplicates and not outcome.created:
+        raw.reason_code = "duplicate"
+        first = outcome.duplicates[0]
+        raw.reason = (
+            f"report-id {first.report_id!r} from {first.organization_name!r} is already stored"
+        )
+    else:
+        raw.reason_code = raw.reason = ""
+    raw.parsed_at = timezone.now()
+
+
+def mark_error(raw_id: int, exc: BaseException) -> None:
+    """Record an unexpected parser crash on the row, so it shows and can be re-parsed."""
+    RawReport.objects.filter(id=raw_id).update(
+        status=RawStatus.ERROR,
+        reason_code="internal_error",
+        reason=f"{type(exc).__name__}: {exc}"[:2000],
+        parsed_at=timezone.now(),
+    )
+
+
+class _Fallback(Exception):
+    """The batch path cannot take this batch; parse its rows one by one instead."""
+
+
+def parse_batch(
+    raw_ids: list[int], *, matcher: DomainMatcher, dnsfunc: DnsFunc | None = None
+) -> list[ParseOutcome]:
+    """Parse rows of one organization, then write them in one transaction, in bulk.
+
+    The same rules as ``parse_raw``, at a fraction of the queries: parsing happens before
+    the transaction (so parallel workers parse while another writes), existing report
+    keys are read once, duplicates inside the batch are caught in memory, and rows are
+    inserted as tuples. Should another worker store one of the same reports meanwhile
+    (an IntegrityError), or a row already have reports (a re-parse), the batch is rolled
+    back and each row goes through ``parse_raw``, which settles the race per report.
+    """
+    raws = list(RawReport.objects.filter(id__in=raw_ids).order_by("id"))
+    prepared = [(raw, *_parse_all(raw, dnsfunc)) for raw in raws]
+    try:
+        with transaction.atomic():
+            return _write_batch(raw_ids, prepared, matcher)
+    except (_Fallback, IntegrityError):
+        outcomes = []
+        for raw_id in raw_ids:
+            outcome = parse_raw(raw_id, matcher=matcher, evaluate_alerts=False, dnsfunc=dnsfunc)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    """What callers need of a report the bulk path inserted (no model instance)."""
+
+    id: int
+    domain_id: int | None
+    day: date
+    report_id: str
+    organization_name: str
+
+
+_REPORT_FIELDS = [
+    "uuid",
+    "organization_id",
+    "domain_id",
+    "raw_id",
+    "document_index",
+    "organization_name",
+    "submitter_key",
+    "dedup_hash",
+    "contact_info",
+    "report_id",
+    "start_datetime",
+    "end_datetime",
+    "day",
+    "policy_domain",
+    "total_successful",
+    "total_failure",
+    "failure_detail_count",
+    "warnings",
+    "created_at",
+]
+_POLICY_FIELDS = [
+    "report_id",
+    "organization_id",
+    "domain_id",
+    "day",
+    "policy_type",
+    "policy_domain",
+    "policy_strings",
+    "policy_fingerprint",
+    "mx_hosts",
+    "successful_sessions",
+    "failed_sessions",
+]
+_FAILURE_FIELDS = [
+    "policy_id",
+    "report_id",
+    "organization_id",
+    "domain_id",
+    "day",
+    "result_type",
+    "sending_mta_ip",
+    "receiving_mx_hostname",
+    "receiving_mx_helo",
+    "receiving_ip",
+    "failed_session_count",
+    "failure_reason_code",
+    "additional_information",
+]
+
+
+@functools.cache
+def _inserters() -> tuple[Inserter, Inserter, Inserter]:
+    return (
+        Inserter(Report, _REPORT_FIELDS),
+        Inserter(PolicyResult, _POLICY_FIELDS),
+        Inserter(FailureDetail, _FAILURE_FIELDS, chunk=2000),
+    )
+
+
+def _write_batch(
+    raw_ids: list[int],
+    prepared: list[tuple[RawReport, list[tuple[int, ParsedReport]], list[ReportRejected], int]],
+    matcher: DomainMatcher,
+) -> list[ParseOutcome]:
+    # Writing first takes SQLite's write lock before any read (see parse_raw).
+    RawReport.objects.filter(id__in=raw_ids).update(attempts=F("attempts") + 1)
+    if Report.objects.filter(raw_id__in=raw_ids).exists():
+        raise _Fallback
+    outcomes: list[ParseOutcome] = []
+    pending: list[tuple[ParseOutcome, int, ParsedReport, str, str]] = []
+    counts: dict[int, int] = {}
+    for raw, parsed, rejections, documents in prepared:
+        outcome = ParseOutcome(raw=raw, rejections=rejections)
+        counts[raw.id] = documents
+        outcomes.append(outcome)
+        for index, report in parsed:
+            submitter_key, report_id = dedup_key(report)
+            pending.append((outcome, index, report, submitter_key, report_id))
+    hashes = [Report.make_dedup_hash(key, rid) for _, _, _, key, rid in pending]
+    existing = _existing_hashes(matcher.organization_id, hashes)
+    chosen = []
+    for item, dedup_hash in zip(pending, hashes, strict=True):
+        outcome, _, parsed, _, report_id = item
+        if dedup_hash in existing:
+            outcome.duplicates.append(
+                StoredReport(
+                    0, None, parsed.start_datetime.date(), report_id, parsed.organization_name
+                )
+            )
+            continue
+        existing.add(dedup_hash)
+        chosen.append((*item, dedup_hash))
+    _insert_reports(chosen, matcher)
+    for outcome in outcomes:
+        _settle(outcome, counts[outcome.raw.id])
+    _save_settled([outcome.raw for outcome in outcomes])
+    return outcomes
+
+
+def _insert_reports(chosen: list[tuple], matcher: DomainMatcher) -> None:
+    """Insert the chosen reports, their policies and failures as tuples (three statements
+    per few hundred reports)."""
+    report_inserter, policy_inserter, failure_inserter = _inserters()
+    now = timezone.now()
+    rows = []
+    for outcome, index, parsed, submitter_key, report_id, dedup_hash in chosen:
+        policy_domain = normalise_name(parsed.policies[0].policy_domain) if parsed.policies else ""
+        domain = matcher(policy_domain) if policy_domain else None
+        rows.append(
+            (
+                uuid.uuid4(),
+                matcher.organization_id,
+                domain.id if domain else None,
+                outcome.raw.id,
+                index,
+                parsed.organization_name,
+                submitter_key,
+                dedup_hash,
+                parsed.contact_info or "",
+                report_id,
+                parsed.start_datetime,
+                parsed.end_datetime,
+                parsed.start_datetime.date(),
+                policy_domain,
+                parsed.total_successful,
+                parsed.total_failure,
+                parsed.failure_detail_count,
+                parsed.warnings,
+                now,
+            )
+        )
+    report_ids = report_inserter.insert(rows, returning=True)
+    policy_rows, policy_failures = [], []
+    for (outcome, _, parsed, _, report_id, _), row, pk in zip(
+        chosen, rows, report_ids, strict=True
+    ):
+        org_id, domain_id, day, policy_domain = row[1], row[2], row[12], row[13]
+        stored = StoredReport(pk, domain_id, day, report_id, parsed.organization_name)
+        outcome.created.append(stored)
+        _touch(outcome, stored)
+        for policy in parsed.policies:
+            name = normalise_name(policy.policy_domain)
+            if name == policy_domain:
+                policy_domain_id = domain_id
+            else:
+                other = matcher(name)
+                policy_domain_id = other.id if other else None
+            policy_rows.append(
+                (
+                    pk,
+                    org_id,
+                    policy_domain_id,
+                    day,
+                    policy.policy_type[:64],
+                    name,
+                    policy.policy_strings,
+                    policy_fingerprint(policy.policy_strings),
+                    policy.mx_hosts,
+                    policy.total_successful,
+                    policy.total_failure,
+                )
+            )
+            policy_failures.append(policy.failures)
+    policy_ids = policy_inserter.insert(policy_rows, returning=True)
+    failure_rows = [
+        (
+            policy_id,
+            prow[0],
+            prow[1],
+            prow[2],
+            prow[3],
+            f.result_type[:200],
+            f.sending_mta_ip or "",
+            f.receiving_mx_hostname or "",
+            f.receiving_mx_helo or "",
+            f.receiving_ip or "",
+            f.failed_session_count,
+            f.failure_reason_code or "",
+            f.additional_information or "",
+        )
+        for policy_id, prow, failures in zip(policy_ids, policy_rows, policy_failures, strict=True)
+        for f in failures
+    ]
+    if failure_rows:
+        failure_inserter.insert(failure_rows)
+
+
+def _existing_hashes(organization_id: int, hashes: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        found.update(
+            Report.objects.filter(
+                organization_id=organization_id, dedup_hash__in=hashes[start : start + 500]
+            ).values_list("dedup_hash", flat=True)
+        )
+    return found
+
+
+def _save_settled(raws: list[RawReport]) -> None:
+    # The common case (parsed, nothing to say, headers untouched) is one UPDATE per batch;
+    # the rest (refusals, duplicates, mail with headers and DKIM) are saved row by row.
+    plain = [
+        raw.id
+        for raw in raws
+        if raw.status == RawStatus.PARSED and not raw.reason and raw.kind == RawKind.BODY
+    ]
+    if plain:
+        RawReport.objects.filter(id__in=plain).update(
+            status=RawStatus.PARSED, reason_code="", reason="", parsed_at=timezone.now()
+        )
+    for raw in raws:
+        if raw.id not in plain:
+            raw.save(update_fields=_SETTLED_FIELDS)
+
+
+def parse_many(
+    raw_ids: Iterable[int],
+    *,
+    organization_id: int,
+    batch_size: int = 200,
+    evaluate_alerts: bool = True,
+) -> list[ParseOutcome]:
+    """Parse rows of one organization in batches, then evaluate alerts once per domain."""
+    matcher = DomainMatcher(organization_id)
+    outcomes: list[ParseOutcome] = []
+    ids = list(raw_ids)
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        try:
+            outcomes.extend(parse_batch(batch, matcher=matcher))
+        except Exception:
+            log.exception("parsing raw reports %s..%s failed", batch[0], batch[-1])
+            outcomes.extend(_parse_one_by_one(batch, matcher))
+    if evaluate_alerts:
+        evaluate_outcomes(outcomes)
+    return outcomes
+
+
+def evaluate_outcomes(outcomes: Iterable[ParseOutcome]) -> None:
+    """Evaluate the TLSRPT alerts once for every domain the outcomes wrote to."""
+    touched: dict[int, set[date]] = {}
+    created: list = []
+    for outcome in outcomes:
+        created.extend(outcome.created)
+        for domain_id, days in outcome.touched.items():
+            touched.setdefault(domain_id, set()).update(days)
+    if touched:
+        from reports.alerts import evaluate_after_ingest
+
+        evaluate_after_ingest(touched, created)
+
+
+def _parse_one_by_one(raw_ids: list[int], matcher: DomainMatcher) -> list[ParseOutcome]:
+    outcomes = []
+    for raw_id in raw_ids:
+        try:
+            outcome = parse_raw(raw_id, matcher=matcher, evaluate_alerts=False)
+        except Exception as exc:
+            log.exception("parsing raw report %s failed", raw_id)
+            mark_error(raw_id, exc)
+            continue
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+_RAW_FIELDS = [
+    "uuid",
+    "organization_id",
+    "source",
+    "kind",
+    "data",
+    "size",
+    "sha256",
+    "filename",
+    "content_type",
+    "headers",
+    "received_at",
+    "status",
+    "attempts",
+    "dkim_domains",
+    "reason_code",
+    "reason",
+    "dkim_status",
+    "dkim_detail",
+]
+
+
+def store_many(
+    *,
+    organization: Organization,
+    items: Iterable[tuple[str, bytes, str | None]],
+    source: str,
+    batch_size: int = 200,
+) -> list[int]:
+    """Store (filename, bytes, kind) items in batches; returns the raw ids, in order.
+
+    For bulk ingestion (the command line): nothing is queued, the caller parses.
+    """
+    inserter = Inserter(RawReport, _RAW_FIELDS, chunk=batch_size)
+    ids: list[int] = []
+    batch: list[tuple] = []
+
+    def flush() -> None:
+        with transaction.atomic():
+            ids.extend(inserter.insert(batch, returning=True))
+        batch.clear()
+
+    for name, data, kind in items:
+        batch.append(
+            (
+                uuid.uuid4(),
+                organization.id,
+                source,
+                kind or guess_kind(data, name),
+                data,
+                len(data),
+                RawReport.digest(data),
+                name[:255],
+                "",
+                {},
+                timezone.now(),
+                RawStatus.PENDING,
+                0,
+                [],
+                "",
+                "",
+                "",
+                "",
+            )
+        )
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return ids
