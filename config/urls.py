@@ -14,5 +14,6 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("reports.urls")),
     path("", include("monitoring.urls")),
 ]

@@ -209,10 +209,23 @@ def parse_raw(
         _settle(outcome, documents)
         raw.save(update_fields=_SETTLED_FIELDS)
     if evaluate_alerts and outcome.touched:
-        from reports.alerts import evaluate_after_ingest
-
-        evaluate_after_ingest(outcome.touched, outcome.created)
+        after_ingest(outcome.touched, outcome.created)
     return outcome
+
+
+def after_ingest(touched: dict[int, set[date]], created: list) -> None:
+    """Once reports are committed: refresh the dashboard's TLSRPT figures, then alerts."""
+    from monitoring.models import Domain
+    from monitoring.summary import refresh_tlsrpt
+    from reports.alerts import evaluate_after_ingest
+
+    for domain in Domain.objects.filter(id__in=list(touched)):
+        try:
+            refresh_tlsrpt(domain)
+        except Exception:
+            # The figures are recomputed on the next report or check; never fail ingest.
+            log.exception("could not refresh the TLSRPT summary of %s", domain)
+    evaluate_after_ingest(touched, created)
 
 
 def _parse_all(
@@ -706,9 +719,7 @@ def evaluate_outcomes(outcomes: Iterable[ParseOutcome]) -> None:
         for domain_id, days in outcome.touched.items():
             touched.setdefault(domain_id, set()).update(days)
     if touched:
-        from reports.alerts import evaluate_after_ingest
-
-        evaluate_after_ingest(touched, created)
+        after_ingest(touched, created)
 
 
 def _parse_one_by_one(raw_ids: list[int], matcher: DomainMatcher) -> list[ParseOutcome]:

@@ -67,3 +67,9 @@ def team(db) -> Team:
 def _fast_password_hashing(settings):
     # The real hasher is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    # Playwright's sync API keeps an event loop running in the main thread for as long as
+    # the browser lives, and code under test calls asyncio.run(): browser tests go last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

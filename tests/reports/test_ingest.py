@@ -476,3 +476,27 @@ def test_pending_reports_are_queued_again(team):
     RawReport.objects.filter(id=raw.id).update(received_at=timezone.now() - timedelta(hours=1))
     assert requeue_pending_reports() == 1
     assert RawReport.objects.get(id=raw.id).status == RawStatus.PARSED
+
+
+def test_a_new_report_refreshes_the_dashboard_figures(team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from monitoring.models import DomainSummary
+
+    yesterday = (timezone.now() - timedelta(days=1)).date()
+    document = report_dict()
+    document["date-range"] = {
+        "start-datetime": f"{yesterday}T00:00:00Z",
+        "end-datetime": f"{yesterday}T23:59:59Z",
+    }
+    document["policies"][0]["policy"]["policy-domain"] = "acme.test"
+    document["policies"][0]["summary"] = {
+        "total-successful-session-count": 90,
+        "total-failure-session-count": 10,
+    }
+    ingest_bytes(team.org, to_json(document))
+    summary = DomainSummary.objects.get(domain=team.domain)
+    assert summary.tlsrpt_sessions_7d == 100
+    assert summary.tlsrpt_rate_7d == pytest.approx(0.9)
