@@ -39,3 +39,69 @@ class DomainAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "status"]
     search_fields = ["name", "organization__name"]
     raw_id_fields = ["organization", "created_by"]
+
+
+# -- runs and alerts (issue 4) ---------------------------------------------------------------
+from monitoring.models import Alert, AlertChannel, CheckRun, Notification  # noqa: E402
+
+
+@admin.register(CheckRun)
+class CheckRunAdmin(admin.ModelAdmin):
+    list_display = ["domain", "status", "finished_at", "duration_ms", "kept_daily"]
+    list_filter = ["status"]
+    search_fields = ["domain__name", "task_id"]
+    raw_id_fields = ["domain"]
+    readonly_fields = ["uuid", "task_id", "facts", "drift"]
+
+
+@admin.register(AlertChannel)
+class AlertChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "organization", "enabled", "min_severity", "last_sent_at"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "organization__name"]
+    raw_id_fields = ["organization"]
+    filter_horizontal = ["domains"]
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["code", "domain", "severity", "source", "opened_at", "resolved_at"]
+    list_filter = ["severity", "source"]
+    search_fields = ["code", "domain__name", "key"]
+    raw_id_fields = ["domain", "opened_by_run", "resolved_by_run"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["kind", "channel", "domain", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["dedup_key", "channel__name", "domain__name"]
+    raw_id_fields = ["channel", "alert", "domain"]
+
+
+# -- dashboard, hosted policies, onboarding (issue 6) ---------------------------------------
+from monitoring.models import DomainSummary, HostedPolicy, OnboardingSession  # noqa: E402
+
+
+@admin.register(HostedPolicy)
+class HostedPolicyAdmin(admin.ModelAdmin):
+    list_display = ["host", "domain", "enabled", "policy_id", "updated_at"]
+    list_filter = ["enabled"]
+    search_fields = ["host", "domain__organization__name"]
+    raw_id_fields = ["domain"]
+    readonly_fields = ["host"]
+
+
+@admin.register(DomainSummary)
+class DomainSummaryAdmin(admin.ModelAdmin):
+    list_display = ["domain", "mode", "policy_id", "mx_covered", "mx_total", "min_cert_days"]
+    list_filter = ["mode"]
+    search_fields = ["domain__name"]
+    raw_id_fields = ["domain"]
+    readonly_fields = ["report"]
+
+
+@admin.register(OnboardingSession)
+class OnboardingSessionAdmin(admin.ModelAdmin):
+    list_display = ["organization", "user", "step", "furthest_step", "completed_at"]
+    raw_id_fields = ["organization", "user"]

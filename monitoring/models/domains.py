@@ -59,6 +59,11 @@ class Domain(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        # The stored name is always the normalised A-label, whatever path created the row.
+        self.name = normalize_domain(self.name)
+        super().save(*args, **kwargs)
+
     @property
     def interval_label(self) -> str:
         minutes = int(self.check_interval.total_seconds() // 60)
@@ -67,8 +72,3 @@ class Domain(models.Model):
         if minutes % 60 == 0:
             return f"{minutes // 60} hour" + ("s" if minutes > 60 else "")
         return f"{minutes} minutes"
-
-    def save(self, *args, **kwargs) -> None:
-        # The stored name is always the normalised A-label, whatever path created the row.
-        self.name = normalize_domain(self.name)
-        super().save(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""Domains of an organization: list, add one, add many, delete."""
+"""Domains of an organization: add one, add many, delete (the list is the dashboard)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,6 @@ from django.views.decorators.http import require_POST
 from monitoring import services
 from monitoring.access import get_domain, get_organization
 from monitoring.forms import BulkDomainForm, DomainForm
-
-
-@login_required
-def domain_list(request: HttpRequest, org_uuid) -> HttpResponse:
-    organization, can_write = get_organization(request, org_uuid)
-    domains = organization.domains.order_by("name")
-    context = {"organization": organization, "domains": domains, "can_write": can_write}
-    return render(request, "monitoring/domain_list.html", context)
 
 
 @login_required
