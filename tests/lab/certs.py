@@ -163,7 +163,11 @@ class CertStore:
     def _issue(self, name: str, kind: CertKind) -> trustme.LeafCert:
         now = _now()
         if kind is CertKind.VALID:
-            return self.ca.issue_cert(name)
+            # Shaped like an ACME certificate a month into its life, so the demo and the
+            # tests show real "days left" figures rather than trustme's year-3000 default.
+            return self.ca.issue_cert(
+                name, not_before=now - dt.timedelta(days=30), not_after=now + dt.timedelta(days=60)
+            )
         if kind is CertKind.EXPIRED:
             return self.ca.issue_cert(
                 name, not_before=now - dt.timedelta(days=90), not_after=now - dt.timedelta(days=1)
@@ -181,7 +185,9 @@ class CertStore:
         if kind is CertKind.SELF_SIGNED:
             return self._issue_self_signed(name)
         if kind is CertKind.CHAIN:
-            return self._intermediate().issue_cert(name)
+            return self._intermediate().issue_cert(
+                name, not_before=now - dt.timedelta(days=30), not_after=now + dt.timedelta(days=60)
+            )
         if kind is CertKind.CHAIN_MISSING:
             full = self._intermediate().issue_cert(name)
             leaf_only = full.cert_chain_pems[0].bytes()
