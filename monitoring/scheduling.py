@@ -1,12 +1,14 @@
-"""Claiming due domains: a conditional update on ``next_check_at`` makes every claim exclusive."""
+"""Claiming due domains: a conditional update of ``next_check_at`` makes every claim exclusive."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import DateTimeField, ExpressionWrapper, F, Value
 from django.utils import timezone
 
 from monitoring.models import Domain
@@ -17,25 +19,28 @@ log = logging.getLogger(__name__)
 def claim_due_domains(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
     """Claim every enabled domain due at ``now`` and return the ids this caller won.
 
-    Each claim moves ``next_check_at`` one interval ahead only if it still holds the value
-    read, so two dispatchers racing over the same rows never both win a domain. The check
-    task sets the real next time when it finishes; the interval is the lease until then.
+    One conditional UPDATE moves ``next_check_at`` one interval ahead for the rows that
+    are still due and stamps them with this claim's token; a dispatcher racing over the
+    same rows finds them no longer due (PostgreSQL re-checks the condition after the
+    row lock, SQLite serialises writers), so no domain is won twice. The check task sets
+    the real next time when it finishes; the interval is the lease until then.
     """
     now = now or timezone.now()
     limit = limit or settings.DISPATCH_BATCH_SIZE
-    due = (
-        Domain.objects.filter(enabled=True, next_check_at__lte=now)
-        .order_by("next_check_at")
-        .values_list("id", "next_check_at", "check_interval")[:limit]
+    due = Domain.objects.filter(enabled=True, next_check_at__lte=now)
+    candidates = list(due.order_by("next_check_at").values_list("id", flat=True)[:limit])
+    if not candidates:
+        return []
+    token = uuid.uuid4()
+    due.filter(id__in=candidates).update(
+        next_check_at=ExpressionWrapper(
+            Value(now) + F("check_interval"), output_field=DateTimeField()
+        ),
+        claim_token=token,
     )
-    won: list[int] = []
-    for domain_id, seen, interval in due:
-        claimed = Domain.objects.filter(id=domain_id, next_check_at=seen).update(
-            next_check_at=now + interval
-        )
-        if claimed:
-            won.append(domain_id)
-    return won
+    return list(
+        Domain.objects.filter(id__in=candidates, claim_token=token).values_list("id", flat=True)
+    )
 
 
 def release_claim(domain_id: int, *, now: datetime) -> None:

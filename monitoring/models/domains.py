@@ -41,6 +41,8 @@ class Domain(models.Model):
         default=DEFAULT_CHECK_INTERVAL, validators=[MinValueValidator(MIN_CHECK_INTERVAL)]
     )
     next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Stamped by the claiming UPDATE so the dispatcher can read back which rows it won.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
     status = models.CharField(
         max_length=10, choices=DomainStatus.choices, default=DomainStatus.PENDING
     )
