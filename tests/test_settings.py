@@ -42,6 +42,7 @@ def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
         ({"CELERY_BROKER_URL": "carrier-pigeon://x"}, "CELERY_BROKER_URL"),
         ({"MTASTS_SMTP_PORT": "abc"}, "MTASTS_SMTP_PORT"),
         ({"MTASTS_ALLOW_PRIVATE_TARGETS": "perhaps"}, "MTASTS_ALLOW_PRIVATE_TARGETS"),
+        ({"MTASTS_DEADLINE": "90"}, "CHECK_TASK_SOFT_TIME_LIMIT"),
     ],
 )
 def test_bad_value_fails_loudly_naming_the_variable(env, variable):
