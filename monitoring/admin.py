@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from monitoring.models import Domain, Invitation, Membership, Organization
+from monitoring.models import (
+    Alert,
+    AlertChannel,
+    CheckRun,
+    Domain,
+    DomainSummary,
+    Finding,
+    HostedPolicy,
+    Invitation,
+    Membership,
+    Notification,
+    OnboardingSession,
+    Organization,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -41,10 +54,6 @@ class DomainAdmin(admin.ModelAdmin):
     raw_id_fields = ["organization", "created_by"]
 
 
-# -- runs and alerts (issue 4) ---------------------------------------------------------------
-from monitoring.models import Alert, AlertChannel, CheckRun, Notification  # noqa: E402
-
-
 @admin.register(CheckRun)
 class CheckRunAdmin(admin.ModelAdmin):
     list_display = ["domain", "status", "finished_at", "duration_ms", "kept_daily"]
@@ -79,10 +88,6 @@ class NotificationAdmin(admin.ModelAdmin):
     raw_id_fields = ["channel", "alert", "domain"]
 
 
-# -- dashboard, hosted policies, onboarding (issue 6) ---------------------------------------
-from monitoring.models import DomainSummary, HostedPolicy, OnboardingSession  # noqa: E402
-
-
 @admin.register(HostedPolicy)
 class HostedPolicyAdmin(admin.ModelAdmin):
     list_display = ["host", "domain", "enabled", "policy_id", "updated_at"]
@@ -105,3 +110,11 @@ class DomainSummaryAdmin(admin.ModelAdmin):
 class OnboardingSessionAdmin(admin.ModelAdmin):
     list_display = ["organization", "user", "step", "furthest_step", "completed_at"]
     raw_id_fields = ["organization", "user"]
+
+
+@admin.register(Finding)
+class FindingAdmin(admin.ModelAdmin):
+    list_display = ["code", "severity", "subject", "run"]
+    list_filter = ["severity"]
+    search_fields = ["code", "subject", "run__domain__name"]
+    raw_id_fields = ["run"]

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from reports.models import ImapMailbox, RawReport, Report, ReportEndpoint
+from reports.models import (
+    FailureDetail,
+    ImapMailbox,
+    PolicyResult,
+    RawReport,
+    Report,
+    ReportEndpoint,
+)
 
 
 @admin.register(RawReport)
@@ -30,3 +37,22 @@ class ReportEndpointAdmin(admin.ModelAdmin):
 class ImapMailboxAdmin(admin.ModelAdmin):
     list_display = ["organization", "host", "username", "enabled", "last_polled_at"]
     exclude = ["password_encrypted"]
+
+
+@admin.register(PolicyResult)
+class PolicyResultAdmin(admin.ModelAdmin):
+    list_display = ["report", "policy_type", "successful_sessions", "failed_sessions", "day"]
+    list_filter = ["policy_type"]
+    raw_id_fields = ["report", "organization", "domain"]
+
+
+@admin.register(FailureDetail)
+class FailureDetailAdmin(admin.ModelAdmin):
+    list_display = [
+        "result_type",
+        "sending_mta_ip",
+        "receiving_mx_hostname",
+        "failed_session_count",
+    ]
+    list_filter = ["result_type"]
+    raw_id_fields = ["policy", "report", "organization", "domain"]
