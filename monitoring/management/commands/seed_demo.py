@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from monitoring.demo_reports import demo_reports
 from monitoring.models import Domain, Membership, Organization, Role
 
 DEMO_EMAIL = "demo@stsguard.test"
@@ -70,12 +71,35 @@ class Command(BaseCommand):
                     defaults={"created_by": user, "next_check_at": timezone.now()},
                 )
                 added += created
+            reports = self._seed_reports(organization)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: log in at /accounts/login/ as {DEMO_EMAIL} / {DEMO_PASSWORD} "
-                f"({organization.domains.count()} domains, {added} new)."
+                f"({organization.domains.count()} domains, {added} new; "
+                f"{reports if not opts['no_lab'] else 0} demo TLS reports added)."
             )
         )
+
+    @staticmethod
+    def _seed_reports(organization: Organization) -> int:
+        """Two weeks of TLSRPT reports for the demo domains, once (ingest de-duplicates)."""
+        from reports import ingest
+        from reports.models import Report
+
+        if Report.objects.filter(organization=organization).exists():
+            return 0
+        names = list(organization.domains.values_list("name", flat=True))
+        documents = demo_reports(names)
+        for number, data in enumerate(documents):
+            raw = ingest.store_raw(
+                organization=organization,
+                data=data,
+                source="upload",
+                filename=f"demo-{number}.json",
+                queue=False,
+            )
+            ingest.parse_raw(raw.id)
+        return len(documents)
 
     @staticmethod
     def _domains(every: bool) -> list[str]:
