@@ -10,9 +10,12 @@ message. The Subject is kept for display only: the report body is authoritative.
 from __future__ import annotations
 
 import email
+import email.feedparser
 import email.header
 import email.policy
 import email.utils
+import importlib.util
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -93,7 +96,9 @@ def extract_reports_from_message(
     try:
         # compat32 leaves headers as strings until asked: parsing every header with the
         # default policy made a 9 KB Exchange message take several milliseconds.
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        parser = _feedparser.BytesFeedParser(policy=email.policy.compat32)
+        parser.feed(raw)
+        message = parser.close()
         found = _Finder(limits).run(message)
     except RecursionError:  # the parser and walk() recurse once per nesting level
         raise ReportRejected("MIME parts are nested too deeply", "too_deep") from None
@@ -219,6 +224,66 @@ def _filename(part: Message) -> str:
         return part.get_filename() or ""
     except Exception:  # RFC 2231 parameters can be malformed in ways that raise
         return ""
+
+
+class _BoundaryRe:
+    """Stands in for ``re`` inside a private copy of ``email.feedparser``.
+
+    The stdlib parser compiles a new regular expression for every multipart boundary,
+    ``(?P<sep>--BOUNDARY)(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$``, and
+    boundaries are unique per message, so ``re``'s cache never hits (measured: 0.7 ms
+    per message, 40% of reading a report mail). The separator is a literal, so "starts
+    with it, then the fixed tail matches at its end" is the same match; the parser only
+    tests the result and reads its ``end`` and ``linesep`` groups. Any other pattern
+    goes to ``re`` itself.
+    """
+
+    _TAIL = re.compile(r"(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$")
+    _HEAD = "(?P<sep>"
+    _TAIL_SOURCE = r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(re, name)
+
+    def compile(self, pattern: str, flags: int = 0) -> object:
+        if flags or not (pattern.startswith(self._HEAD) and pattern.endswith(self._TAIL_SOURCE)):
+            return re.compile(pattern, flags)
+        escaped = pattern[len(self._HEAD) : -len(self._TAIL_SOURCE)]
+        separator = _unescape(escaped)
+        if separator is None:
+            return re.compile(pattern, flags)
+        return _BoundaryMatcher(separator, self._TAIL)
+
+
+class _BoundaryMatcher:
+    __slots__ = ("separator", "tail")
+
+    def __init__(self, separator: str, tail: re.Pattern[str]) -> None:
+        self.separator = separator
+        self.tail = tail
+
+    def match(self, line: str) -> re.Match[str] | None:
+        if not line.startswith(self.separator):
+            return None
+        return self.tail.match(line, len(self.separator))
+
+
+def _unescape(escaped: str) -> str | None:
+    """The literal ``re.escape`` was given, or None if ``escaped`` is not its output."""
+    literal = re.sub(r"\\(.)", r"\1", escaped, flags=re.DOTALL)
+    return literal if re.escape(literal) == escaped else None
+
+
+def _private_feedparser() -> object:
+    # A copy of the module, so the stand-in never changes how anyone else parses mail.
+    spec = importlib.util.find_spec("email.feedparser")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.re = _BoundaryRe()
+    return module
+
+
+_feedparser = _private_feedparser()
 
 
 def _parse_date(value: str | None) -> datetime | None:

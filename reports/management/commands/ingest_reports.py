@@ -20,17 +20,35 @@ from reports.models import RawKind, RawStatus, Source
 # In a folder only these are taken (a README beside the reports is not one); a file
 # named on the command line is always taken.
 FOLDER_SUFFIXES = frozenset({".json", ".gz", ".zip", ".eml", ".msg", ".mbox", ".tlsrpt"})
+MIN_FILES_PER_WORKER = 100
+
+
+def in_transaction() -> bool:
+    """True when the caller holds a transaction open on any database connection."""
+    return any(conn.in_atomic_block for conn in connections.all(initialized_only=True))
 
 
 def expand(path: Path) -> list[Path]:
     """The files ``path`` stands for: itself, or the report files under a folder."""
     if not path.is_dir():
         return [path]
-    return sorted(
-        p
-        for p in path.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in FOLDER_SUFFIXES
-    )
+    # Directory entries already say what is a file, where rglob + is_file stats every
+    # one (measured: 0.45 s for 10,000 files, a tenth of a whole parallel ingest). As
+    # with rglob, symlinked folders are not entered; symlinked files are taken.
+    found: list[Path] = []
+    folders = [str(path)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                elif (
+                    not entry.name.startswith(".")
+                    and os.path.splitext(entry.name)[1].lower() in FOLDER_SUFFIXES
+                    and entry.is_file()
+                ):
+                    found.append(Path(entry.path))
+    return sorted(found, key=lambda p: p.parts)
 
 
 def iter_inputs(path: Path) -> Iterator[tuple[str, bytes, str | None]]:
@@ -61,11 +79,11 @@ class Summary:
 
 def ingest_files(organization_id: int, files: list[Path], verbose: bool) -> Summary:
     """Store and parse ``files`` for one organization (one worker's share)."""
-    organization = Organization.objects.get(id=organization_id)
     items = (item for file in files for item in iter_inputs(file))
-    raw_ids = ingest.store_many(organization=organization, items=items, source=Source.CLI)
-    outcomes = ingest.parse_many(raw_ids, organization_id=organization_id, evaluate_alerts=False)
-    summary = Summary(inputs=len(raw_ids))
+    outcomes, inputs = ingest.ingest_many(
+        organization_id=organization_id, items=items, source=Source.CLI
+    )
+    summary = Summary(inputs=inputs)
     for outcome in outcomes:
         raw = outcome.raw
         summary.counts[raw.status] += 1
@@ -102,8 +120,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=1,
-            help="processes that store and parse in parallel (0: one per CPU)",
+            default=0,
+            help="processes that store and parse in parallel (default 0: one per CPU)",
         )
 
     def handle(self, *args, **options) -> None:
@@ -130,7 +148,13 @@ class Command(BaseCommand):
             return
         workers = options["workers"] or os.cpu_count() or 1
         verbose = options["verbosity"] > 1
-        if workers > 1 and len(files) > 1:
+        # Parallel by default: decoding and parsing are CPU-bound and each worker writes
+        # in its own batches (measured: 2 processes on 2 cores ~1.5x one). Not for a few
+        # files (forking and connecting cost more than they save), nor inside a caller's
+        # transaction, which the workers could not see and whose connection the fork
+        # must not share.
+        if workers > 1 and len(files) >= MIN_FILES_PER_WORKER * 2 and not in_transaction():
+            workers = min(workers, len(files) // MIN_FILES_PER_WORKER)
             # Each worker stores and parses its share end to end, with its own connection;
             # the parent's must not be shared across fork.
             connections.close_all()
