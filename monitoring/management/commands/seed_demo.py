@@ -90,15 +90,11 @@ class Command(BaseCommand):
             return 0
         names = list(organization.domains.values_list("name", flat=True))
         documents = demo_reports(names)
-        for number, data in enumerate(documents):
-            raw = ingest.store_raw(
-                organization=organization,
-                data=data,
-                source="upload",
-                filename=f"demo-{number}.json",
-                queue=False,
-            )
-            ingest.parse_raw(raw.id)
+        items = [(f"demo-{n}.json", data, None) for n, data in enumerate(documents)]
+        outcomes, _ = ingest.ingest_many(
+            organization_id=organization.id, items=items, source="upload"
+        )
+        ingest.evaluate_outcomes(outcomes)
         return len(documents)
 
     @staticmethod
