@@ -1,13 +1,14 @@
 """``manage.py check_domain DOMAIN [DOMAIN ...] [--json]``: run the check engine now.
 
 Network settings come from the MTASTS_* environment variables through
-``settings.CHECK_OPTIONS``. Exit status 0 unless ``--fail-on`` says otherwise, so scripts
-can read the JSON and decide.
+``settings.CHECK_OPTIONS``. Exit status: 0 when every domain is ok, 1 when the worst is a
+warning, 2 when any domain has an error, 3 when the arguments are not domain names.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -17,14 +18,16 @@ from monitoring.checks.engine import check_many
 from monitoring.checks.names import normalize_domain
 from monitoring.checks.render import render_reports
 
-_FAIL_ON = {"never": set(), "warning": {"warning", "error"}, "error": {"error"}}
+EXIT_STATUS = {"ok": 0, "warning": 1, "error": 2}
+USAGE_ERROR = 3
 
 
 class Command(BaseCommand):
     help = (
         "Check the MTA-STS record and policy, the MX hosts' STARTTLS and certificates and "
         "the TLSRPT record of each DOMAIN; print a readable report or, with --json, a JSON "
-        "array with one object per domain in the order given."
+        "array with one object per domain in the order given. Exit status 0 when all are "
+        "ok, 1 when the worst is a warning, 2 when any has an error."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,23 +36,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--concurrency", type=int, default=10, help="domains checked at once (default 10)"
         )
-        parser.add_argument(
-            "--fail-on",
-            choices=sorted(_FAIL_ON),
-            default="never",
-            help="exit with status 1 when a domain's status is this bad (default never)",
-        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             names = [normalize_domain(name) for name in options["domains"]]
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), returncode=USAGE_ERROR) from None
         if options["concurrency"] < 1:
-            raise CommandError("--concurrency must be at least 1")
+            raise CommandError("--concurrency must be at least 1", returncode=USAGE_ERROR)
         reports = asyncio.run(check_many(names, settings.CHECK_OPTIONS, options["concurrency"]))
         self.stdout.write(render_reports(reports, as_json=options["json"]))
-        failing = _FAIL_ON[options["fail_on"]]
-        bad = [r.domain for r in reports if r.status in failing]
-        if bad:
-            raise CommandError(f"{', '.join(bad)}: status {options['fail_on']} or worse")
+        status = max((EXIT_STATUS.get(r.status, 2) for r in reports), default=0)
+        if status:
+            self.stdout.flush()
+            sys.exit(status)
