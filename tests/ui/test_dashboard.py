@@ -215,3 +215,24 @@ def test_query_count_does_not_grow_with_the_number_of_domains(team, query):
     assert Domain.objects.filter(organization=team.org).count() == 1001
     assert len(large) == len(small), [q["sql"][:120] for q in large.captured_queries]
     assert len(large) <= 10
+
+
+def test_bulk_check_now_runs_the_dispatcher_at_once(
+    team, fleet, django_capture_on_commit_callbacks
+):
+    from celery import current_app
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _bulk(team, "member", "check", [fleet["new"]])
+    tasks = []
+    with current_app.connection_for_read() as conn:
+        queue = conn.SimpleQueue("default")
+        while True:
+            try:
+                message = queue.get(block=True, timeout=0.5)
+            except queue.Empty:
+                break
+            tasks.append(message.headers["task"])
+            message.ack()
+        queue.close()
+    assert "monitoring.tasks.dispatch_due_checks" in tasks
