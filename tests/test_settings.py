@@ -42,7 +42,6 @@ def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
         ({"CELERY_BROKER_URL": "carrier-pigeon://x"}, "CELERY_BROKER_URL"),
         ({"MTASTS_SMTP_PORT": "abc"}, "MTASTS_SMTP_PORT"),
         ({"MTASTS_ALLOW_PRIVATE_TARGETS": "perhaps"}, "MTASTS_ALLOW_PRIVATE_TARGETS"),
-        ({"MTASTS_DEADLINE": "90"}, "CHECK_TASK_SOFT_TIME_LIMIT"),
     ],
 )
 def test_bad_value_fails_loudly_naming_the_variable(env, variable):
@@ -64,3 +63,15 @@ def test_env_helpers_parse_types():
     assert env.list("C", []) == ["a", "b", "c"]
     assert env.str("D", "fallback") == "fallback"
     assert env.optional("D") is None
+
+
+def test_a_soft_time_limit_under_the_engine_deadline_is_flagged(settings):
+    from dataclasses import replace
+
+    from monitoring.system_checks import check_time_limits
+
+    assert check_time_limits(None) == []
+    settings.CHECK_OPTIONS = replace(settings.CHECK_OPTIONS, deadline=90)
+    warnings = check_time_limits(None)
+    assert [w.id for w in warnings] == ["stsguard.W001"]
+    assert "MTASTS_DEADLINE" in warnings[0].msg
