@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from monitoring.models import Domain
-from reports import ingest
+from reports import batch_ingest, ingest
 from reports.models import FailureDetail, PolicyResult, RawReport, RawStatus, Report
 from tests.reports.ingest_support import (
     BROKEN_SAMPLE,
@@ -423,10 +423,10 @@ def test_bulk_path_stores_what_the_orm_path_stores(team):
     for name in ("domainaware__parsedmarc__rfc8460.json", "mjl-__mox__microsoft.eml"):
         data = sample(name)
         single = ingest_bytes(team.org, data, filename=name)
-        [bulk_id] = ingest.store_many(
+        [bulk_id] = batch_ingest.store_many(
             organization=team.other_org, items=[(name, data, None)], source="cli"
         )
-        ingest.parse_many([bulk_id], organization_id=team.other_org.id)
+        batch_ingest.parse_many([bulk_id], organization_id=team.other_org.id)
         bulk = RawReport.objects.get(id=bulk_id)
         skip = {"id", "uuid", "organization_id", "raw_id", "created_at", "report_id", "policy_id"}
 

@@ -83,7 +83,7 @@ class Command(BaseCommand):
     @staticmethod
     def _seed_reports(organization: Organization) -> int:
         """Two weeks of TLSRPT reports for the demo domains, once (ingest de-duplicates)."""
-        from reports import ingest
+        from reports import batch_ingest
         from reports.models import Report
 
         if Report.objects.filter(organization=organization).exists():
@@ -91,10 +91,10 @@ class Command(BaseCommand):
         names = list(organization.domains.values_list("name", flat=True))
         documents = demo_reports(names)
         items = [(f"demo-{n}.json", data, None) for n, data in enumerate(documents)]
-        outcomes, _ = ingest.ingest_many(
+        outcomes, _ = batch_ingest.ingest_many(
             organization_id=organization.id, items=items, source="upload"
         )
-        ingest.evaluate_outcomes(outcomes)
+        batch_ingest.evaluate_outcomes(outcomes)
         return len(documents)
 
     @staticmethod

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from monitoring.models import Organization
-from reports import ingest
+from reports import batch_ingest, ingest
 from reports.models import RawKind, RawStatus, Source
 
 # In a folder only these are taken (a README beside the reports is not one); a file
@@ -74,13 +74,13 @@ class Summary:
     new_reports: int = 0
     lines: list[str] = field(default_factory=list)
     touched: dict[int, set[date]] = field(default_factory=dict)
-    created: list[ingest.StoredReport] = field(default_factory=list)
+    created: list[batch_ingest.StoredReport] = field(default_factory=list)
 
 
 def ingest_files(organization_id: int, files: list[Path], verbose: bool) -> Summary:
     """Store and parse ``files`` for one organization (one worker's share)."""
     items = (item for file in files for item in iter_inputs(file))
-    outcomes, inputs = ingest.ingest_many(
+    outcomes, inputs = batch_ingest.ingest_many(
         organization_id=organization_id, items=items, source=Source.CLI
     )
     summary = Summary(inputs=inputs)
@@ -94,7 +94,7 @@ def ingest_files(organization_id: int, files: list[Path], verbose: bool) -> Summ
         for domain_id, days in outcome.touched.items():
             summary.touched.setdefault(domain_id, set()).update(days)
         summary.created.extend(
-            ingest.StoredReport(r.id, r.domain_id, r.day, r.report_id, r.organization_name)
+            batch_ingest.StoredReport(r.id, r.domain_id, r.day, r.report_id, r.organization_name)
             for r in outcome.created
         )
     summary.counts[RawStatus.ERROR] += summary.inputs - len(outcomes)

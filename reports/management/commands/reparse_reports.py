@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from monitoring.models import Organization
-from reports import ingest
+from reports import batch_ingest
 from reports.models import RawReport, RawStatus
 from reports.tasks import parse_raw_report
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             return
         counts = dict.fromkeys(RawStatus.values, 0)
         for org_id, ids in by_org.items():
-            for outcome in ingest.parse_many(ids, organization_id=org_id):
+            for outcome in batch_ingest.parse_many(ids, organization_id=org_id):
                 counts[outcome.raw.status] += 1
         errors = total - sum(counts.values())
         summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
