@@ -1,15 +1,15 @@
 """Keep each domain's ``DomainSummary`` row in step with its latest check and reports.
 
 ``update_summary(domain, report_dict)`` is called whenever a check report is stored (by
-``runner.check_and_store`` and by the onboarding wizard); ``refresh_tlsrpt(domain)`` may be
-called by the reports app after it ingests a report, so the dashboard's rate is current.
+``runner.check_and_store`` and by the onboarding wizard); ``refresh_tlsrpt(domain_ids)`` is
+called by the reports app after it ingests reports, so the dashboard's rate is current.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from django.utils import timezone
@@ -31,12 +31,14 @@ def update_summary(domain: Domain, report: Mapping[str, Any]) -> DomainSummary:
     return summary
 
 
-def refresh_tlsrpt(domain: Domain) -> None:
-    """Recompute only the TLSRPT figures (after a report arrives)."""
-    fields = tlsrpt_fields(domain)
-    updated = DomainSummary.objects.filter(domain=domain).update(**fields)
-    if not updated:
-        DomainSummary.objects.create(domain=domain, **fields)
+def refresh_tlsrpt(domain_ids: Iterable[int]) -> None:
+    """Recompute only the TLSRPT figures of these domains (after reports arrive).
+
+    Two aggregate queries for any number of domains, then one write per domain.
+    """
+    for domain_id, fields in tlsrpt_fields_many(list(domain_ids)).items():
+        if not DomainSummary.objects.filter(domain_id=domain_id).update(**fields):
+            DomainSummary.objects.create(domain_id=domain_id, **fields)
 
 
 def summary_fields(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,23 +92,32 @@ def fewest_cert_days(report: Mapping[str, Any]) -> tuple[int | None, str]:
 
 
 def tlsrpt_fields(domain: Domain) -> dict[str, Any]:
-    """TLSRPT 7-day success rate and daily success rates from the reports app."""
+    """TLSRPT 7-day success rate and daily success rates of one domain."""
+    return tlsrpt_fields_many([domain.id]).get(domain.id, {})
+
+
+def tlsrpt_fields_many(domain_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The TLSRPT summary fields per domain id, from two queries of the reports app."""
     try:
         from reports import aggregates
     except ImportError:
         return {}
     try:
-        rate, sessions = aggregates.success_rate_7d([domain.id]).get(domain.id, (None, 0))
-        days = aggregates.daily_series([domain.id], days=TLSRPT_DAYS)[domain.id]
+        rates = aggregates.success_rate_7d(domain_ids)
+        series = aggregates.daily_series(domain_ids, days=TLSRPT_DAYS)
     except Exception:
         # Report figures are a nice-to-have on the dashboard; never lose a check over them.
-        log.exception("could not compute TLSRPT figures for %s", domain)
+        log.exception("could not compute TLSRPT figures for domains %s", domain_ids)
         return {}
-    return {
-        "tlsrpt_rate_7d": rate,
-        "tlsrpt_daily": [daily_rate(point.successful, point.failed) for point in days],
-        "tlsrpt_sessions_7d": sessions,
-    }
+    fields = {}
+    for domain_id in domain_ids:
+        rate, sessions = rates.get(domain_id, (None, 0))
+        fields[domain_id] = {
+            "tlsrpt_rate_7d": rate,
+            "tlsrpt_daily": [daily_rate(p.successful, p.failed) for p in series[domain_id]],
+            "tlsrpt_sessions_7d": sessions,
+        }
+    return fields
 
 
 def daily_rate(successful: int, failed: int) -> float | None:

@@ -215,16 +215,14 @@ def parse_raw(
 
 def after_ingest(touched: dict[int, set[date]], created: list) -> None:
     """Once reports are committed: refresh the dashboard's TLSRPT figures, then alerts."""
-    from monitoring.models import Domain
     from monitoring.summary import refresh_tlsrpt
     from reports.alerts import evaluate_after_ingest
 
-    for domain in Domain.objects.filter(id__in=list(touched)):
-        try:
-            refresh_tlsrpt(domain)
-        except Exception:
-            # The figures are recomputed on the next report or check; never fail ingest.
-            log.exception("could not refresh the TLSRPT summary of %s", domain)
+    try:
+        refresh_tlsrpt(touched)
+    except Exception:
+        # The figures are recomputed on the next report or check; never fail ingest.
+        log.exception("could not refresh the TLSRPT summaries of domains %s", sorted(touched))
     evaluate_after_ingest(touched, created)
 
 

@@ -10,33 +10,22 @@ import threading
 from datetime import timedelta
 
 import pytest
-from celery import current_app
 from django.db import connection
 from django.utils import timezone
 
 from monitoring import scheduling
 from monitoring.models import Domain, Organization
 from monitoring.tasks import dispatch_due_checks
+from tests import broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def drain(queue: str = "checks") -> list[int]:
-    """Take every message off ``queue`` and return the domain ids they carry."""
-    ids: list[int] = []
-    with current_app.connection_for_read() as conn:
-        simple = conn.SimpleQueue(queue)
-        while True:
-            try:
-                message = simple.get(block=True, timeout=0.5)
-            except simple.Empty:
-                break
-            assert message.headers["task"] == "monitoring.tasks.run_check"
-            args, _kwargs, _embed = message.payload
-            ids.extend(args)
-            message.ack()
-        simple.close()
-    return ids
+    """The domain ids of every ``run_check`` queued, taken off ``queue``."""
+    taken = broker.drain(queue)
+    assert {task for task, _ in taken} <= {"monitoring.tasks.run_check"}
+    return [domain_id for _, args in taken for domain_id in args]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from monitoring import services
-from monitoring.access import get_organization
+from monitoring.access import get_organization, membership_for
 from monitoring.forms import InvitationForm, OrganizationForm
 from monitoring.middleware import SESSION_KEY
 from monitoring.models import Invitation, Membership, Role
@@ -40,7 +40,7 @@ def organization_switch(request: HttpRequest, org_uuid) -> HttpResponse:
 @login_required
 def members(request: HttpRequest, org_uuid) -> HttpResponse:
     organization, can_write = get_organization(request, org_uuid)
-    membership = Membership.objects.get(user=request.user, organization=organization)
+    membership = membership_for(request, organization.id)
     form = InvitationForm(request.POST or None)
     if request.method == "POST":
         if not membership.can_manage:

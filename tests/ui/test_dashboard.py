@@ -220,19 +220,9 @@ def test_query_count_does_not_grow_with_the_number_of_domains(team, query):
 def test_bulk_check_now_runs_the_dispatcher_at_once(
     team, fleet, django_capture_on_commit_callbacks
 ):
-    from celery import current_app
+    from tests.broker import drain
 
     with django_capture_on_commit_callbacks(execute=True):
         _bulk(team, "member", "check", [fleet["new"]])
-    tasks = []
-    with current_app.connection_for_read() as conn:
-        queue = conn.SimpleQueue("default")
-        while True:
-            try:
-                message = queue.get(block=True, timeout=0.5)
-            except queue.Empty:
-                break
-            tasks.append(message.headers["task"])
-            message.ack()
-        queue.close()
+    tasks = [task for task, _ in drain("default")]
     assert "monitoring.tasks.dispatch_due_checks" in tasks
