@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from monitoring.models import Organization
-from reports.bulk import Inserter
+from reports.bulk import Inserter, deferred_checkpoints
 from reports.dkim_check import DnsFunc
 from reports.errors import ReportRejected
 from reports.ingest import (
@@ -46,6 +46,7 @@ from reports.models import (
     RawReport,
     RawStatus,
     Report,
+    time_ordered_uuid,
 )
 from reports.parsing import ParsedReport, dedup_key
 from reports.policy_strings import policy_fingerprint
@@ -216,7 +217,7 @@ def _insert_reports(chosen: list[tuple], matcher: DomainMatcher) -> None:
         domain = matcher(policy_domain) if policy_domain else None
         rows.append(
             (
-                uuid.uuid4(),
+                time_ordered_uuid(),
                 matcher.organization_id,
                 domain.id if domain else None,
                 outcome.raw.id,
@@ -421,7 +422,7 @@ def store_many(
     for name, data, kind in items:
         batch.append(
             (
-                uuid.uuid4(),
+                time_ordered_uuid(),
                 organization.id,
                 source,
                 kind or guess_kind(data, name),
@@ -464,7 +465,7 @@ class NewRaw:
     data: bytes
     filename: str
     id: int | None = None
-    uuid: uuid.UUID = field(default_factory=uuid.uuid4)
+    uuid: uuid.UUID = field(default_factory=time_ordered_uuid)
     content_type: str = ""
     headers: dict[str, Any] = field(default_factory=dict)
     received_at: datetime = field(default_factory=timezone.now)
@@ -499,6 +500,17 @@ def ingest_many(
     meanwhile), its raw rows are stored pending and parsed one by one, as ``parse_many``
     does. Alerts are not evaluated here: see ``evaluate_outcomes``.
     """
+    with deferred_checkpoints():
+        return _ingest_batches(organization_id, items, source, batch_size, batch_bytes)
+
+
+def _ingest_batches(
+    organization_id: int,
+    items: Iterable[tuple[str, bytes, str | None]],
+    source: str,
+    batch_size: int,
+    batch_bytes: int,
+) -> tuple[list[ParseOutcome], int]:
     matcher = DomainMatcher(organization_id)
     current = limits()
     outcomes: list[ParseOutcome] = []
