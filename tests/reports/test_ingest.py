@@ -500,3 +500,31 @@ def test_a_new_report_refreshes_the_dashboard_figures(team):
     summary = DomainSummary.objects.get(domain=team.domain)
     assert summary.tlsrpt_sessions_7d == 100
     assert summary.tlsrpt_rate_7d == pytest.approx(0.9)
+
+
+def test_the_ingest_command_refreshes_the_dashboard_figures(team, tmp_path: Path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from monitoring.models import DomainSummary
+
+    yesterday = (timezone.now() - timedelta(days=1)).date()
+    for n, (ok, failed) in enumerate([(90, 10), (50, 0)]):
+        document = report_dict()
+        document["report-id"] = f"cli-{n}"
+        document["date-range"] = {
+            "start-datetime": f"{yesterday}T00:00:00Z",
+            "end-datetime": f"{yesterday}T23:59:59Z",
+        }
+        document["policies"][0]["policy"]["policy-domain"] = "acme.test"
+        document["policies"][0]["summary"] = {
+            "total-successful-session-count": ok,
+            "total-failure-session-count": failed,
+        }
+        document["policies"][0].pop("failure-details", None)
+        (tmp_path / f"r{n}.json").write_bytes(to_json(document))
+    call_command("ingest_reports", str(tmp_path), "--org", "acme", stdout=io.StringIO())
+    summary = DomainSummary.objects.get(domain=team.domain)
+    assert summary.tlsrpt_sessions_7d == 150
+    assert summary.tlsrpt_rate_7d == pytest.approx(140 / 150)

@@ -391,6 +391,29 @@ def test_careful_path_gives_the_same_entry_as_the_fast_path() -> None:
     assert fast.sending_mta_ip is None  # empty string reads as absent
 
 
+def test_careful_path_gives_the_same_policy_as_the_fast_path() -> None:
+    # Extra keys send a policy down the careful path; the result must not differ.
+    plain = report_dict()
+    plain["policies"][0]["policy"]["policy-string"] = ["version: STSv1", "mode: enforce"]
+    plain["policies"][0]["policy"]["mx-host"] = ["mx: mx1.example.com", "*.example.net"]
+    with_extra = json.loads(json.dumps(plain))
+    with_extra["policies"][0]["x-extra"] = {"nested": [1]}
+    with_extra["policies"][0]["policy"]["x-extra"] = True
+    fast = parse_report(to_json(plain), LIMITS)
+    careful = parse_report(to_json(with_extra), LIMITS)
+    assert fast.policies == careful.policies
+    assert fast.warnings == careful.warnings == []
+    assert fast.policies[0].mx_hosts == ["mx1.example.com", "*.example.net"]
+
+
+def test_an_unknown_policy_type_is_kept_with_a_warning() -> None:
+    document = report_dict()
+    document["policies"][0]["policy"]["policy-type"] = "dane-future"
+    parsed = parse_report(to_json(document), LIMITS)
+    assert parsed.policies[0].policy_type == "dane-future"
+    assert parsed.warnings == ["policies[0].policy.policy-type 'dane-future' is not in RFC 8460"]
+
+
 def test_utf8_bom_and_crlf_are_accepted() -> None:
     data = b"\xef\xbb\xbf" + json.dumps(report_dict(), indent=2).replace("\n", "\r\n").encode()
     assert parse_report(data, LIMITS).report_id == "2024-05-01_example.com"
@@ -449,6 +472,9 @@ def test_invalid_utf8() -> None:
         (("policies", 0, "failure-details", 0), "entry", "wrong_type"),
         (("policies", 0, "failure-details"), {"result-type": "x"}, "wrong_type"),
         (("policies", 0, "policy", "mx-host"), [1, 2], "wrong_type"),
+        (("policies", 0, "policy", "mx-host"), ["m" * 3000], "too_long"),
+        (("policies", 0, "policy", "policy-type"), ["sts"], "wrong_type"),
+        (("policies", 0, "policy", "policy-domain"), 7, "wrong_type"),
         (("policies", 0, "policy", "policy-string"), {"mode": "enforce"}, "wrong_type"),
         (("policies", 0, "policy"), "sts", "wrong_type"),
         (("policies", 0), "sts", "wrong_type"),
