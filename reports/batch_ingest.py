@@ -97,11 +97,12 @@ class StoredReport:
     organization_name: str
 
 
+# Key columns come first: they are known only inside the transaction (see ``_Rows``).
 _REPORT_FIELDS = [
+    "raw_id",
     "uuid",
     "organization_id",
     "domain_id",
-    "raw_id",
     "document_index",
     "organization_name",
     "submitter_key",
@@ -151,9 +152,9 @@ _FAILURE_FIELDS = [
 @functools.cache
 def _inserters() -> tuple[Inserter, Inserter, Inserter]:
     return (
-        Inserter(Report, _REPORT_FIELDS),
-        Inserter(PolicyResult, _POLICY_FIELDS),
-        Inserter(FailureDetail, _FAILURE_FIELDS, chunk=2000),
+        Inserter(Report, _REPORT_FIELDS, leading=1),
+        Inserter(PolicyResult, _POLICY_FIELDS, leading=1),
+        Inserter(FailureDetail, _FAILURE_FIELDS, chunk=2000, leading=2),
     )
 
 
@@ -166,22 +167,26 @@ def _write_batch(
     RawReport.objects.filter(id__in=raw_ids).update(attempts=F("attempts") + 1)
     if Report.objects.filter(raw_id__in=raw_ids).exists():
         raise _Fallback
-    outcomes, counts, chosen = _choose(prepared, matcher)
-    _insert_reports(chosen, matcher)
+    outcomes, counts, pending = _pending(prepared)
+    existing = _existing_hashes(matcher.organization_id, [item[-1] for item in pending])
+    chosen = _select(pending, existing)
+    _Rows(chosen, matcher).insert()
     for outcome in outcomes:
         _settle(outcome, counts[id(outcome)])
     _save_settled([outcome.raw for outcome in outcomes])
     return outcomes
 
 
-def _choose(
+# (outcome, document index, parsed report, submitter key, report-id, dedup hash)
+_Pending = tuple[ParseOutcome, int, ParsedReport, str, str, str]
+
+
+def _pending(
     prepared: list[tuple[RawReport, list[tuple[int, ParsedReport]], list[ReportRejected], int]],
-    matcher: DomainMatcher,
-) -> tuple[list[ParseOutcome], dict[int, int], list[tuple]]:
-    """The outcomes, documents per outcome (by ``id()``), and the reports to insert:
-    those whose key is neither stored already nor earlier in the same batch."""
+) -> tuple[list[ParseOutcome], dict[int, int], list[_Pending]]:
+    """The outcomes, documents per outcome (by ``id()``), and every parsed report."""
     outcomes: list[ParseOutcome] = []
-    pending: list[tuple[ParseOutcome, int, ParsedReport, str, str]] = []
+    pending: list[_Pending] = []
     counts: dict[int, int] = {}
     for raw, parsed, rejections, documents in prepared:
         outcome = ParseOutcome(raw=raw, rejections=rejections)
@@ -189,110 +194,157 @@ def _choose(
         outcomes.append(outcome)
         for index, report in parsed:
             submitter_key, report_id = dedup_key(report)
-            pending.append((outcome, index, report, submitter_key, report_id))
-    hashes = [Report.make_dedup_hash(key, rid) for _, _, _, key, rid in pending]
-    existing = _existing_hashes(matcher.organization_id, hashes)
+            dedup_hash = Report.make_dedup_hash(submitter_key, report_id)
+            pending.append((outcome, index, report, submitter_key, report_id, dedup_hash))
+    return outcomes, counts, pending
+
+
+def _select(pending: list[_Pending], existing: set[str]) -> list[_Pending]:
+    """The reports to insert: those whose key is neither in ``existing`` nor earlier in
+    the batch; the others are recorded as duplicates on their outcome."""
+    seen = set(existing)
     chosen = []
-    for item, dedup_hash in zip(pending, hashes, strict=True):
-        outcome, _, parsed, _, report_id = item
-        if dedup_hash in existing:
+    for item in pending:
+        outcome, _, parsed, _, report_id, dedup_hash = item
+        if dedup_hash in seen:
             outcome.duplicates.append(
                 StoredReport(
                     0, None, parsed.start_datetime.date(), report_id, parsed.organization_name
                 )
             )
             continue
-        existing.add(dedup_hash)
-        chosen.append((*item, dedup_hash))
-    return outcomes, counts, chosen
+        seen.add(dedup_hash)
+        chosen.append(item)
+    return chosen
 
 
-def _insert_reports(chosen: list[tuple], matcher: DomainMatcher) -> None:
-    """Insert the chosen reports, their policies and failures as tuples (three statements
-    per few hundred reports)."""
-    report_inserter, policy_inserter, failure_inserter = _inserters()
-    now = timezone.now()
-    rows = []
-    for outcome, index, parsed, submitter_key, report_id, dedup_hash in chosen:
-        policy_domain = normalise_name(parsed.policies[0].policy_domain) if parsed.policies else ""
-        domain = matcher(policy_domain) if policy_domain else None
-        rows.append(
-            (
-                time_ordered_uuid(),
-                matcher.organization_id,
-                domain.id if domain else None,
-                outcome.raw.id,
-                index,
-                parsed.organization_name,
-                submitter_key,
-                dedup_hash,
-                parsed.contact_info or "",
-                report_id,
-                parsed.start_datetime,
-                parsed.end_datetime,
-                parsed.start_datetime.date(),
-                policy_domain,
-                parsed.total_successful,
-                parsed.total_failure,
-                parsed.failure_detail_count,
-                parsed.warnings,
-                now,
+class _Rows:
+    """The Report / PolicyResult / FailureDetail rows of the chosen reports, adapted for
+    the database when built (which can happen before the transaction); ``insert``
+    only draws the keys, puts them in front, and writes (three statements in all)."""
+
+    def __init__(self, chosen: list[_Pending], matcher: DomainMatcher) -> None:
+        report_inserter, policy_inserter, failure_inserter = _inserters()
+        now = timezone.now()
+        organization_id = matcher.organization_id
+        self.chosen = chosen
+        self.reports: list[tuple] = []
+        self.domains: list[tuple[int | None, date]] = []
+        self.policies: list[tuple[int, tuple]] = []  # (index into reports, adapted row)
+        self.failures: list[tuple[int, tuple]] = []  # (index into policies, adapted row)
+        for number, (_, index, parsed, submitter_key, report_id, dedup_hash) in enumerate(chosen):
+            policy_domain = (
+                normalise_name(parsed.policies[0].policy_domain) if parsed.policies else ""
             )
-        )
-    report_ids = report_inserter.insert(rows, returning=True)
-    policy_rows, policy_failures = [], []
-    for (outcome, _, parsed, _, report_id, _), row, pk in zip(
-        chosen, rows, report_ids, strict=True
-    ):
-        org_id, domain_id, day, policy_domain = row[1], row[2], row[12], row[13]
-        stored = StoredReport(pk, domain_id, day, report_id, parsed.organization_name)
-        outcome.created.append(stored)
-        _touch(outcome, stored)
-        for policy in parsed.policies:
-            name = normalise_name(policy.policy_domain)
-            if name == policy_domain:
-                policy_domain_id = domain_id
-            else:
-                other = matcher(name)
-                policy_domain_id = other.id if other else None
-            policy_rows.append(
-                (
-                    pk,
-                    org_id,
-                    policy_domain_id,
-                    day,
-                    policy.policy_type[:64],
-                    name,
-                    policy.policy_strings,
-                    policy_fingerprint(policy.policy_strings),
-                    policy.mx_hosts,
-                    policy.total_successful,
-                    policy.total_failure,
+            domain = matcher(policy_domain) if policy_domain else None
+            domain_id = domain.id if domain else None
+            day = parsed.start_datetime.date()
+            self.domains.append((domain_id, day))
+            self.reports.append(
+                report_inserter.adapt_tail(
+                    (
+                        time_ordered_uuid(),
+                        organization_id,
+                        domain_id,
+                        index,
+                        parsed.organization_name,
+                        submitter_key,
+                        dedup_hash,
+                        parsed.contact_info or "",
+                        report_id,
+                        parsed.start_datetime,
+                        parsed.end_datetime,
+                        day,
+                        policy_domain,
+                        parsed.total_successful,
+                        parsed.total_failure,
+                        parsed.failure_detail_count,
+                        parsed.warnings,
+                        now,
+                    )
                 )
             )
-            policy_failures.append(policy.failures)
-    policy_ids = policy_inserter.insert(policy_rows, returning=True)
-    failure_rows = [
-        (
-            policy_id,
-            prow[0],
-            prow[1],
-            prow[2],
-            prow[3],
-            f.result_type[:200],
-            f.sending_mta_ip or "",
-            f.receiving_mx_hostname or "",
-            f.receiving_mx_helo or "",
-            f.receiving_ip or "",
-            f.failed_session_count,
-            f.failure_reason_code or "",
-            f.additional_information or "",
+            for policy in parsed.policies:
+                name = normalise_name(policy.policy_domain)
+                if name == policy_domain:
+                    policy_domain_id = domain_id
+                else:
+                    other = matcher(name)
+                    policy_domain_id = other.id if other else None
+                policy_row = (organization_id, policy_domain_id, day)
+                self.policies.append(
+                    (
+                        number,
+                        policy_inserter.adapt_tail(
+                            (
+                                *policy_row,
+                                policy.policy_type[:64],
+                                name,
+                                policy.policy_strings,
+                                policy_fingerprint(policy.policy_strings),
+                                policy.mx_hosts,
+                                policy.total_successful,
+                                policy.total_failure,
+                            )
+                        ),
+                    )
+                )
+                policy_number = len(self.policies) - 1
+                self.failures.extend(
+                    (
+                        policy_number,
+                        failure_inserter.adapt_tail(
+                            (
+                                *policy_row,
+                                f.result_type[:200],
+                                f.sending_mta_ip or "",
+                                f.receiving_mx_hostname or "",
+                                f.receiving_mx_helo or "",
+                                f.receiving_ip or "",
+                                f.failed_session_count,
+                                f.failure_reason_code or "",
+                                f.additional_information or "",
+                            )
+                        ),
+                    )
+                    for f in policy.failures
+                )
+
+    def insert(self) -> None:
+        """Write the rows (the raw rows must have their ids); records what was created."""
+        if not self.chosen:
+            return
+        report_inserter, policy_inserter, failure_inserter = _inserters()
+        report_keys = report_inserter.new_keys(len(self.reports))
+        report_inserter.write(
+            (
+                (pk, item[0].raw.id, *row)
+                for pk, item, row in zip(report_keys, self.chosen, self.reports, strict=True)
+            ),
+            keyed=True,
         )
-        for policy_id, prow, failures in zip(policy_ids, policy_rows, policy_failures, strict=True)
-        for f in failures
-    ]
-    if failure_rows:
-        failure_inserter.insert(failure_rows)
+        if self.policies:
+            policy_keys = policy_inserter.new_keys(len(self.policies))
+            policy_inserter.write(
+                (
+                    (pk, report_keys[number], *row)
+                    for pk, (number, row) in zip(policy_keys, self.policies, strict=True)
+                ),
+                keyed=True,
+            )
+            if self.failures:
+                failure_inserter.write(
+                    (
+                        (policy_keys[number], report_keys[self.policies[number][0]], *row)
+                        for number, row in self.failures
+                    ),
+                    keyed=False,
+                )
+        for pk, item, (domain_id, day) in zip(report_keys, self.chosen, self.domains, strict=True):
+            outcome, _, parsed, _, report_id, _ = item
+            stored = StoredReport(pk, domain_id, day, report_id, parsed.organization_name)
+            outcome.created.append(stored)
+            _touch(outcome, stored)
 
 
 def _existing_hashes(organization_id: int, hashes: list[str]) -> set[str]:
@@ -535,12 +587,10 @@ def _ingest_batches(
         # gzip can hold 50 MB of JSON) from holding many of them parsed at once.
         size += len(data) + sum(sizes)
         if len(batch) >= batch_size or size >= batch_bytes:
-            with write_lock:
-                outcomes.extend(_write_new_batch(batch, matcher))
+            outcomes.extend(_write_new_batch(batch, matcher, write_lock))
             batch, size = [], 0
     if batch:
-        with write_lock:
-            outcomes.extend(_write_new_batch(batch, matcher))
+        outcomes.extend(_write_new_batch(batch, matcher, write_lock))
     return outcomes, stored
 
 
@@ -558,18 +608,21 @@ def _prepare_new(raw: RawReport, current: Limits, sizes: list[int]) -> tuple:
         return (raw, None, None, 0)
 
 
-def _write_new_batch(batch: list[tuple], matcher: DomainMatcher) -> list[ParseOutcome]:
+def _write_new_batch(
+    batch: list[tuple], matcher: DomainMatcher, write_lock: AbstractContextManager
+) -> list[ParseOutcome]:
     prepared = [item for item in batch if item[1] is not None]
     crashed = [item[0] for item in batch if item[1] is None]
     try:
-        with transaction.atomic():
-            outcomes, counts, chosen = _choose(prepared, matcher)
-            creating = {id(item[0]) for item in chosen}
-            for outcome in outcomes:
-                _settle(outcome, counts[id(outcome)], created=id(outcome) in creating)
-            _insert_settled_raws([outcome.raw for outcome in outcomes] + crashed)
-            _insert_reports(chosen, matcher)
-            return outcomes
+        # Everything but the keys is settled and adapted before the write lock, as if no
+        # report were stored yet; the rare batch holding a stored one is planned again.
+        plan = _NewBatch(prepared, crashed, matcher, existing=set())
+        with write_lock, transaction.atomic():
+            existing = _existing_hashes(matcher.organization_id, plan.hashes)
+            if existing:
+                plan = _NewBatch(prepared, crashed, matcher, existing)
+            plan.insert()
+            return plan.outcomes
     except IntegrityError:
         log.info("a batch raced another writer; storing it first, then parsing row by row")
     except Exception:
@@ -577,42 +630,68 @@ def _write_new_batch(batch: list[tuple], matcher: DomainMatcher) -> list[ParseOu
     raws = [item[0] for item in batch]
     items = ((raw.filename, bytes(raw.data), raw.kind) for raw in raws)
     organization = Organization(id=matcher.organization_id)
-    ids = store_many(organization=organization, items=items, source=raws[0].source)
-    return _parse_one_by_one(ids, matcher)
+    with write_lock:
+        ids = store_many(organization=organization, items=items, source=raws[0].source)
+        return _parse_one_by_one(ids, matcher)
 
 
-def _insert_settled_raws(raws: list[NewRaw]) -> None:
-    """Insert raw rows as tuples with their parse result; sets each one's ``id``."""
-    inserter = _raw_inserter()
-    ids = inserter.insert(
-        [
-            (
-                raw.uuid,
-                raw.organization_id,
-                raw.source,
-                raw.kind,
-                raw.data,
-                len(raw.data),
-                RawReport.digest(raw.data),
-                raw.filename,
-                raw.content_type,
-                raw.headers,
-                raw.received_at,
-                raw.status,
-                1,  # this parse was the first attempt
-                raw.dkim_domains,
-                raw.reason_code,
-                raw.reason,
-                raw.dkim_status,
-                raw.dkim_detail,
-                raw.parsed_at,
+class _NewBatch:
+    """A batch of new inputs ready to write: raw rows settled with their parse, and the
+    rows of the reports chosen for insertion, all adapted for the database."""
+
+    def __init__(
+        self,
+        prepared: list[tuple],
+        crashed: list[NewRaw],
+        matcher: DomainMatcher,
+        existing: set[str],
+    ) -> None:
+        self.outcomes, counts, pending = _pending(prepared)
+        self.hashes = [item[-1] for item in pending]
+        chosen = _select(pending, existing)
+        creating = {id(item[0]) for item in chosen}
+        for outcome in self.outcomes:
+            _settle(outcome, counts[id(outcome)], created=id(outcome) in creating)
+        self.raws = [outcome.raw for outcome in self.outcomes] + crashed
+        inserter = _raw_inserter()
+        self.raw_rows = [
+            inserter.adapt(
+                (
+                    raw.uuid,
+                    raw.organization_id,
+                    raw.source,
+                    raw.kind,
+                    raw.data,
+                    len(raw.data),
+                    RawReport.digest(raw.data),
+                    raw.filename,
+                    raw.content_type,
+                    raw.headers,
+                    raw.received_at,
+                    raw.status,
+                    1,  # this parse was the first attempt
+                    raw.dkim_domains,
+                    raw.reason_code,
+                    raw.reason,
+                    raw.dkim_status,
+                    raw.dkim_detail,
+                    raw.parsed_at,
+                )
             )
-            for raw in raws
-        ],
-        returning=True,
-    )
-    for raw, pk in zip(raws, ids, strict=True):
-        raw.id = pk
+            for raw in self.raws
+        ]
+        self.rows = _Rows(chosen, matcher)
+
+    def insert(self) -> None:
+        """Write the raw rows (setting each one's ``id``), then the reports' rows."""
+        inserter = _raw_inserter()
+        keys = inserter.new_keys(len(self.raw_rows))
+        inserter.write(
+            ((pk, *row) for pk, row in zip(keys, self.raw_rows, strict=True)), keyed=True
+        )
+        for raw, pk in zip(self.raws, keys, strict=True):
+            raw.id = pk
+        self.rows.insert()
 
 
 @functools.cache

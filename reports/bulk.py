@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,13 +30,22 @@ _PREPARED = (
 
 
 class Inserter:
-    """INSERT rows of ``fields`` (attribute names, e.g. ``report_id``) into ``model``."""
+    """INSERT rows of ``fields`` (attribute names, e.g. ``report_id``) into ``model``.
 
-    def __init__(self, model: type[models.Model], fields: Sequence[str], chunk: int = 500):
+    ``insert`` takes rows of Python values. A caller that wants to do the adapting
+    before it takes a lock uses ``adapt_tail`` on the values after the first
+    ``leading`` fields (keys known only at insert time, passed as they are), then
+    ``new_keys`` and ``write`` inside its transaction.
+    """
+
+    def __init__(
+        self, model: type[models.Model], fields: Sequence[str], chunk: int = 500, leading: int = 0
+    ):
         self.fields = list(fields)
         meta = model._meta
         by_attname = {field.attname: field for field in meta.concrete_fields}
         quote = connection.ops.quote_name
+        self.vendor = connection.vendor
         self.table = meta.db_table
         self.quoted_table = quote(meta.db_table)
         self.pk_column = meta.pk.column
@@ -55,8 +64,12 @@ class Inserter:
             for index, name in enumerate(self.fields)
             if isinstance(by_attname[name], _PREPARED)
         }
+        if any(index < leading for index in preps):
+            raise ValueError("leading fields are passed as they are: keys, not adapted values")
         self.adapt = _row_adapter(len(self.fields), preps, keyed=False)
         self.adapt_keyed = _row_adapter(len(self.fields), preps, keyed=True)
+        tail = {index - leading: prep for index, prep in preps.items()}
+        self.adapt_tail = _row_adapter(len(self.fields) - leading, tail, keyed=False)
         # SQLite allows 32,766 parameters per statement; stay well inside it.
         self.chunk = max(1, min(chunk, 30_000 // len(self.fields)))
 
@@ -64,11 +77,69 @@ class Inserter:
         """Insert ``rows``; with ``returning`` the new primary keys, in row order."""
         if not rows:
             return []
-        if connection.vendor == "postgresql":
-            return self._copy(rows, returning)
-        if connection.vendor == "sqlite":
-            return self._executemany(rows, returning)
-        return self._multi_row(rows, returning)
+        if self.vendor not in ("sqlite", "postgresql"):
+            return self._multi_row(rows, returning)
+        if not returning:
+            self.write(map(self.adapt, rows), keyed=False)
+            return []
+        keys = self.new_keys(len(rows))
+        self.write(map(self.adapt_keyed, keys, rows), keyed=True)
+        return keys
+
+    def new_keys(self, count: int) -> list[int]:
+        """``count`` primary keys for ``write(..., keyed=True)``, in a transaction.
+
+        PostgreSQL draws them from the table's sequence. SQLite has none: the caller's
+        transaction holds its only write lock (BEGIN IMMEDIATE), so nothing else can
+        take keys past the largest one meanwhile, and an explicit key moves the
+        AUTOINCREMENT counter past itself.
+        """
+        with connection.cursor() as wrapper:
+            cursor = wrapper.cursor  # the driver's cursor: no placeholder rewriting
+            if self.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [self.table, self.pk_column, count],
+                )
+                return [row[0] for row in cursor.fetchall()]
+            if self.vendor != "sqlite":
+                raise NotImplementedError(f"no bulk keys on {self.vendor}")
+            if not connection.in_atomic_block:
+                raise RuntimeError("SQLite keys are only safe to assign inside a transaction")
+            # AUTOINCREMENT never reuses a key: past both the counter and the largest key.
+            cursor.execute(
+                "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0),"
+                f" coalesce((SELECT max({self.pk}) FROM {self.quoted_table}), 0))",
+                (self.table,),
+            )
+            first = cursor.fetchone()[0] + 1
+            return list(range(first, first + count))
+
+    def write(self, rows: Iterable[Sequence[Any]], *, keyed: bool) -> None:
+        """Write adapted rows, each starting with its key when ``keyed``.
+
+        PostgreSQL: ``COPY``. psycopg parses a multi-row INSERT's thousands of
+        placeholders on every execute (its cache skips long statements): measured, that
+        parse was 40% of a bulk ingest, where COPY takes the rows as they are, in one
+        round trip per table and batch. SQLite: one prepared single-row INSERT stepped
+        once per row inside the sqlite3 module; through Django's wrapper every "%s" of a
+        multi-row statement was rewritten into "?" by a regex (measured: 0.2 s per
+        10,000 reports), and SQLite compiled each long statement afresh.
+        """
+        with connection.cursor() as wrapper:
+            cursor = wrapper.cursor  # the driver's: Django's wrapper has no copy()
+            if self.vendor == "sqlite":
+                cursor.executemany(self.sqlite_keyed_sql if keyed else self.sqlite_sql, rows)
+                return
+            if self.vendor != "postgresql":
+                raise NotImplementedError(f"no bulk writes on {self.vendor}")
+            quote = connection.ops.quote_name
+            columns = [self.pk_column, *self.columns] if keyed else self.columns
+            names = ", ".join(quote(column) for column in columns)
+            with cursor.copy(f"COPY {self.quoted_table} ({names}) FROM STDIN") as copy:
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
 
     def _multi_row(self, rows: Sequence[Sequence[Any]], returning: bool) -> list[int]:
         ids: list[int] = []
@@ -85,70 +156,6 @@ class Inserter:
                 else:
                     cursor.execute(sql, params)
         return ids
-
-    def _copy(self, rows: Sequence[Sequence[Any]], returning: bool) -> list[int]:
-        # PostgreSQL: COPY, with the keys drawn from the table's sequence first when the
-        # caller needs them. psycopg parses a multi-row INSERT's thousands of
-        # placeholders on every execute (its cache skips long statements): measured, that
-        # parse was 40% of a bulk ingest on PostgreSQL, where COPY takes the rows as they
-        # are, in one round trip per table and batch.
-        quote = connection.ops.quote_name
-        with connection.cursor() as wrapper:
-            cursor = wrapper.cursor  # the psycopg cursor: Django's wrapper has no copy()
-            columns = self.columns
-            ids: list[int] = []
-            if returning:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [self.table, self.pk_column, len(rows)],
-                )
-                ids = [row[0] for row in cursor.fetchall()]
-                columns = [self.pk_column, *columns]
-            names = ", ".join(quote(column) for column in columns)
-            with cursor.copy(f"COPY {self.quoted_table} ({names}) FROM STDIN") as copy:
-                write = copy.write_row
-                if returning:
-                    adapt_keyed = self.adapt_keyed
-                    for pk, row in zip(ids, rows, strict=True):
-                        write(adapt_keyed(pk, row))
-                else:
-                    adapt = self.adapt
-                    for row in rows:
-                        write(adapt(row))
-        return ids
-
-    def _executemany(self, rows: Sequence[Sequence[Any]], returning: bool) -> list[int]:
-        # SQLite: one prepared single-row INSERT, stepped once per row inside the sqlite3
-        # module, on the driver's own cursor. Through Django's wrapper every "%s" of a
-        # multi-row statement was rewritten into "?" by a regex (measured: 0.2 s per
-        # 10,000 reports), and SQLite compiled each long statement afresh.
-        # The keys are assigned here rather than read back (executemany returns none):
-        # the caller's transaction holds SQLite's only write lock (BEGIN IMMEDIATE), so
-        # nothing else can take the same ones, and an explicit key moves the
-        # AUTOINCREMENT counter past itself.
-        if not connection.in_atomic_block:
-            raise RuntimeError("Inserter needs a transaction on SQLite: it assigns the keys")
-        cursor = connection.connection.cursor()
-        try:
-            if not returning:
-                cursor.executemany(self.sqlite_sql, map(self.adapt, rows))
-                return []
-            first = self._next_sqlite_key(cursor)
-            ids = range(first, first + len(rows))
-            cursor.executemany(self.sqlite_keyed_sql, map(self.adapt_keyed, ids, rows))
-            return list(ids)
-        finally:
-            cursor.close()
-
-    def _next_sqlite_key(self, cursor: Any) -> int:
-        # AUTOINCREMENT never reuses a key: the next one is past both the counter and the
-        # largest key present.
-        cursor.execute(
-            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0),"
-            f" coalesce((SELECT max({self.pk}) FROM {self.quoted_table}), 0))",
-            (self.table,),
-        )
-        return cursor.fetchone()[0] + 1
 
 
 @contextmanager

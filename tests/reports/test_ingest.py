@@ -418,15 +418,30 @@ def test_reparse_all_falls_back_row_by_row_and_keeps_one_copy(team):
     assert FailureDetail.objects.count() == 3 + 1 + 2 + 2 + 1  # rfc, no_ip, mail.ru, smtp, rpt02
 
 
-def test_bulk_path_stores_what_the_orm_path_stores(team):
-    """The tuple inserts of the command-line path against the ORM path, field by field."""
+def _store_and_parse(organization, name: str, data: bytes) -> int:
+    [raw_id] = batch_ingest.store_many(
+        organization=organization, items=[(name, data, None)], source="cli"
+    )
+    batch_ingest.parse_many([raw_id], organization_id=organization.id)
+    return raw_id
+
+
+def _ingest_many(organization, name: str, data: bytes) -> int:
+    [outcome], stored = batch_ingest.ingest_many(
+        organization_id=organization.id, items=[(name, data, None)], source="cli"
+    )
+    assert stored == 1
+    return outcome.raw.id
+
+
+@pytest.mark.parametrize("bulk_path", [_store_and_parse, _ingest_many])
+def test_bulk_path_stores_what_the_orm_path_stores(team, bulk_path):
+    """The tuple inserts of the bulk paths (re-parse, and the command line's) against
+    the ORM path, field by field."""
     for name in ("domainaware__parsedmarc__rfc8460.json", "mjl-__mox__microsoft.eml"):
         data = sample(name)
         single = ingest_bytes(team.org, data, filename=name)
-        [bulk_id] = batch_ingest.store_many(
-            organization=team.other_org, items=[(name, data, None)], source="cli"
-        )
-        batch_ingest.parse_many([bulk_id], organization_id=team.other_org.id)
+        bulk_id = bulk_path(team.other_org, name, data)
         bulk = RawReport.objects.get(id=bulk_id)
         skip = {"id", "uuid", "organization_id", "raw_id", "created_at", "report_id", "policy_id"}
 
