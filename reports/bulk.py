@@ -286,6 +286,9 @@ def _json_text(value: Any) -> str:
 
 
 def _sqlite_utc_datetime(value: datetime | None) -> str | None:
+    # str() of the naive datetime, which is what the backend stores, is the ISO form
+    # with a space; for UTC that is isoformat(" ") less its "+00:00", without building
+    # the naive copy.
     if value is not None and value.tzinfo is UTC:
-        return str(value.replace(tzinfo=None))
+        return value.isoformat(" ")[:-6]
     return connection.ops.adapt_datetimefield_value(value)
