@@ -465,8 +465,8 @@ def test_bulk_path_stores_what_the_orm_path_stores(team, bulk_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ingest_reports_with_two_worker_processes(team):
-    """Two processes store and parse at once; copies split between them are kept once."""
+def test_ingest_reports_with_two_workers_asked_for_few_files(team):
+    """Too few files for a pool (forking costs more than it saves): one process does it."""
     out = io.StringIO()
     call_command(
         "ingest_reports", str(TLSRPT_SAMPLES), "--org", "acme", "--workers", "2", stdout=out
@@ -474,6 +474,48 @@ def test_ingest_reports_with_two_worker_processes(team):
     assert "19 input(s): 15 parsed (15 new report(s)), 3 duplicate, 1 refused" in out.getvalue()
     assert Report.objects.count() == 15
     assert RawReport.objects.filter(status=RawStatus.PENDING).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ingest_reports_in_two_processes_claiming_files_as_they_go(team, tmp_path: Path):
+    """Enough files for the worker pool: every one stored once, copies split between
+    the processes kept once, a bad one refused, the rest parsed."""
+    for n in range(240):
+        document = report_dict()
+        document["report-id"] = f"pool-{n % 220}"  # the last 20 repeat earlier ones
+        body = to_json(document)
+        if n % 3 == 0:
+            (tmp_path / f"r{n:03}.json.gz").write_bytes(gzip_bytes(body))
+        else:
+            (tmp_path / f"r{n:03}.json").write_bytes(body)
+    (tmp_path / "broken.json").write_bytes(b"{not json")
+    out = io.StringIO()
+    call_command("ingest_reports", str(tmp_path), "--org", "acme", "--workers", "2", stdout=out)
+    assert "241 input(s): 220 parsed (220 new report(s)), 20 duplicate, 1 refused" in (
+        out.getvalue()
+    )
+    assert RawReport.objects.count() == 241
+    assert Report.objects.count() == 220
+    assert RawReport.objects.filter(status=RawStatus.PENDING).count() == 0
+    assert sorted(RawReport.objects.values_list("filename", flat=True)) == sorted(
+        p.name for p in tmp_path.iterdir()
+    )
+
+
+def test_workers_claim_every_file_once_in_order():
+    import multiprocessing
+
+    from reports.management.commands.ingest_reports import FILES_PER_CLAIM, SharedWork
+
+    files = [f"f{n}" for n in range(3 * FILES_PER_CLAIM + 7)]
+    work = SharedWork(files, multiprocessing.get_context("fork").Value("q", 0), None)
+    first, second = work.claims(), work.claims()
+    by_first = [next(first)]  # claims files 0-19
+    by_second = [next(second)]  # claims files 20-39
+    by_first += list(first)  # the rest of its claim, then every later one
+    by_second += list(second)  # the rest of its one claim: nothing is left after
+    assert by_second == files[FILES_PER_CLAIM : 2 * FILES_PER_CLAIM]
+    assert by_first == files[:FILES_PER_CLAIM] + files[2 * FILES_PER_CLAIM :]
 
 
 @pytest.mark.usefixtures("eager_tasks")
