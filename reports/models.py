@@ -225,22 +225,25 @@ class Report(models.Model):
         return hashlib.sha256(f"{submitter_key}\0{report_id}".encode()).hexdigest()
 
 
-class PolicyResult(models.Model):
-    """One ``policies`` entry of a report, with the chart keys copied from the report."""
-
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="policies")
-    # Copies of the report's keys for the charts: not indexed alone (the indexes in Meta
-    # lead with them) and not constrained in the database, whose foreign-key checks were
-    # most of PostgreSQL's commit time in a bulk ingest (measured: 7 us per key per
-    # row). Django still applies on_delete to them; the report's own keys are checked.
-    organization = models.ForeignKey(
+# PolicyResult and FailureDetail carry copies of their report's organization and domain
+# for the charts. They are not indexed alone (each table's indexes lead with them) and not
+# constrained in the database, whose deferred foreign-key checks were most of
+# PostgreSQL's commit time in a bulk ingest (measured: 7 us per key per row). Django still
+# applies on_delete to them; the report's own keys are checked.
+def copied_organization_key() -> models.ForeignKey:
+    """The organization of the row's report, as a chart key."""
+    return models.ForeignKey(
         Organization,
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,
         db_constraint=False,
     )
-    domain = models.ForeignKey(
+
+
+def copied_domain_key() -> models.ForeignKey:
+    """The domain of the row's report (None when unmatched), as a chart key."""
+    return models.ForeignKey(
         Domain,
         null=True,
         blank=True,
@@ -249,6 +252,14 @@ class PolicyResult(models.Model):
         db_index=False,
         db_constraint=False,
     )
+
+
+class PolicyResult(models.Model):
+    """One ``policies`` entry of a report, with the chart keys copied from the report."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="policies")
+    organization = copied_organization_key()
+    domain = copied_domain_key()
     day = models.DateField()
     policy_type = models.CharField(max_length=64)
     policy_domain = models.CharField(max_length=253)
@@ -273,27 +284,12 @@ class FailureDetail(models.Model):
     """One ``failure-details`` entry, with the chart keys copied from the report."""
 
     policy = models.ForeignKey(PolicyResult, on_delete=models.CASCADE, related_name="failures")
-    # Copies of the policy's keys, as on PolicyResult: not constrained in the database,
-    # and organization and domain not indexed alone.
+    # A copy of the policy's report, unconstrained as the other copies are.
     report = models.ForeignKey(
         Report, on_delete=models.CASCADE, related_name="failures", db_constraint=False
     )
-    organization = models.ForeignKey(
-        Organization,
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    domain = models.ForeignKey(
-        Domain,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    organization = copied_organization_key()
+    domain = copied_domain_key()
     day = models.DateField()
     result_type = models.CharField(max_length=200)  # indexed: truncated to fit a btree row
     sending_mta_ip = models.CharField(max_length=2048, blank=True)

@@ -585,3 +585,35 @@ def test_the_ingest_command_refreshes_the_dashboard_figures(team, tmp_path: Path
     summary = DomainSummary.objects.get(domain=team.domain)
     assert summary.tlsrpt_sessions_7d == 150
     assert summary.tlsrpt_rate_7d == pytest.approx(140 / 150)
+
+
+def _acme_report_with_failures(n: int) -> bytes:
+    document = report_dict()
+    document["report-id"] = f"keys-{n}"
+    document["policies"][0]["policy"]["policy-domain"] = "acme.test"
+    return to_json(document)
+
+
+def test_deleting_a_domain_clears_the_chart_key_copies(team):
+    """The report rows' copies of the domain have no database constraint: Django's
+    on_delete must still clear them, on every table."""
+    ingest_bytes(team.org, _acme_report_with_failures(1))
+    assert FailureDetail.objects.filter(domain=team.domain).exists()
+    team.domain.delete()
+    assert Report.objects.count() == 1
+    assert not Report.objects.filter(domain_id__isnull=False).exists()
+    assert not PolicyResult.objects.filter(domain_id__isnull=False).exists()
+    assert FailureDetail.objects.count() >= 1
+    assert not FailureDetail.objects.filter(domain_id__isnull=False).exists()
+
+
+def test_deleting_an_organization_deletes_its_report_rows(team):
+    ingest_bytes(team.org, _acme_report_with_failures(2))
+    ingest_bytes(team.other_org, _acme_report_with_failures(3))
+    team.org.delete()
+    assert set(RawReport.objects.values_list("organization_id", flat=True)) == {team.other_org.id}
+    for model in (Report, PolicyResult, FailureDetail):
+        assert model.objects.exists()
+        assert set(model.objects.values_list("organization_id", flat=True)) == {
+            team.other_org.id
+        }, model
